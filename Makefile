@@ -1,0 +1,53 @@
+# dualqueue: every target sets itself up. On a fresh machine with Python 3.11 and make:
+#   make demo   runs the main job (the Django ESG demo on its embedded defaults)
+#   make test   sets up and runs the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EXTRAS := dev,django,ee,docs,bench
+
+.PHONY: setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict reference/dualqueue --exclude 'reference/dualqueue/django/'
+
+pytest: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage report --fail-under=95
+
+docs-build: $(STAMP)
+	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --site-dir .site; fi
+
+test: lint typecheck pytest docs-build
+
+walkthrough: $(STAMP)
+	$(BIN)/python -m examples.walkthrough
+
+demo: walkthrough
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick
+
+docs: $(STAMP)
+	$(BIN)/mkdocs serve
+
+clean:
+	rm -rf $(VENV) .site .coverage htmlcov
