@@ -11,12 +11,13 @@ Never use them for anything else.
 """
 
 from .debouncers import FixedWindowDebouncer, ForgetfulDebouncer
-from .pools import ForgetfulShutdownPool, SharedPoolSystem, UnlockedStatsPool
+from .pools import ForgetfulShutdownPool, NoForkResetPool, SharedPoolSystem, UnlockedStatsPool
 
 __all__ = [
     "FixedWindowDebouncer",
     "ForgetfulDebouncer",
     "ForgetfulShutdownPool",
+    "NoForkResetPool",
     "SharedPoolSystem",
     "UnlockedStatsPool",
 ]

@@ -18,7 +18,14 @@ class SharedPoolSystem(TaskSystem):
 
     def __init__(self, *, clock: Clock | None = None, **pools: Any) -> None:
         super().__init__(clock=clock, **pools)
-        shared = WorkerPool("shared", workers=sum(p.workers for p in self._pools.values()), clock=self.clock)
+        originals = self._pools.values()
+        bounded = all(p.maxsize for p in originals)
+        shared = WorkerPool(
+            "shared",
+            workers=sum(p.workers for p in originals),
+            maxsize=sum(p.maxsize for p in originals) if bounded else 0,
+            clock=self.clock,
+        )
         self._pools = {name: shared for name in self._pools}
 
 
@@ -54,3 +61,16 @@ class ForgetfulShutdownPool(WorkerPool):
         self._retries.clear()
         self._stats.retrying = 0
         return ()
+
+
+class NoForkResetPool(WorkerPool):
+    """The bug: nothing happens at fork. The child inherits the parent's pool as it was.
+
+    Its worker threads did not survive the fork, but the pool still lists them,
+    so it never starts new ones: in the child, submitted tasks wait forever. A
+    backlog copied from the parent would also be there, to run once per child.
+    """
+
+    def _reset(self) -> None:
+        if not hasattr(self, "_mutex"):  # the first call, from __init__
+            super()._reset()

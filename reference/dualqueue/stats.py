@@ -87,11 +87,24 @@ class PoolStats:
         self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_limit)
 
     def copy(self) -> PoolStats:
-        """A copy to render outside the lock."""
-        twin = PoolStats.__new__(PoolStats)
-        for name in PoolStats.__slots__:
-            setattr(twin, name, getattr(self, name))
-        twin.dead_letters = deque(self.dead_letters, maxlen=self.dead_letters.maxlen)
+        """A copy to render outside the lock.
+
+        Field by field on purpose: plain attribute reads are what interleaving
+        explorers (and readers) can see; a ``getattr`` loop hides them.
+        """
+        twin = PoolStats(self.dead_letters.maxlen or 0)
+        twin.submitted = self.submitted
+        twin.succeeded = self.succeeded
+        twin.failed = self.failed
+        twin.dropped = self.dropped
+        twin.rejected = self.rejected
+        twin.retried = self.retried
+        twin.running = self.running
+        twin.retrying = self.retrying
+        twin.last_submitted_at = self.last_submitted_at
+        twin.last_finished_at = self.last_finished_at
+        twin.last_error = self.last_error
+        twin.dead_letters.extend(self.dead_letters)
         return twin
 
     def as_dict(self, *, in_queue: int, now: float, wall: float) -> dict[str, Any]:

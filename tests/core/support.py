@@ -1,0 +1,43 @@
+"""Small tools the property tests share: gates for blocking tasks, and a bounded wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
+
+
+class Gate:
+    """Tasks that block until the test opens the gate, and a count of how many are inside."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self.entered = 0
+
+    def task(self) -> None:
+        with self._lock:
+            self.entered += 1
+        self._open.wait()
+
+    def open(self) -> None:
+        self._open.set()
+
+    def wait_until_entered(self, n: int, timeout: float = DEADLOCK) -> bool:
+        return wait_for(lambda: self.entered >= n, timeout)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:
+    """Poll ``condition`` until true or ``timeout``; for states no Event announces."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+def boom() -> None:
+    raise RuntimeError("boom")
