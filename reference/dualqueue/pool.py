@@ -241,31 +241,37 @@ class WorkerPool:
             self._notify_if_idle()
 
     def _task_failed(self, slot: int, item: _Item, exc: BaseException) -> None:
-        fn, args, kwargs, _, failures = item
+        fn, args, kwargs, enqueued_at, failures = item
         failures += 1
         policy = fn.policy if isinstance(fn, Retrying) else None
-        retry = policy is not None and policy.should_retry(exc, failures)
-        logger.error(
-            "dualqueue: task %s failed in pool %r (attempt %d)%s",
-            task_name(fn), self.name, failures, "; will retry" if retry else "",
-            exc_info=(type(exc), exc, exc.__traceback__),
-        )
+        delay = policy.delay(failures) if policy is not None and policy.should_retry(exc, failures) else None
         with self._mutex:
             now = self._now()
             self._current[slot] = None
             self._stats.running -= 1
             self._stats.last_finished_at = now
-            self._stats.last_error = ErrorRecord.of(exc, now)
-            if retry and not self._stopping:
-                assert policy is not None
-                self._schedule_retry((fn, args, kwargs, item[3], failures), policy.delay(failures))
+            self._stats.last_error = error = ErrorRecord.of(exc, now)
+            retrying = delay is not None and not self._stopping
+            if retrying:
+                assert delay is not None
+                self._schedule_retry((fn, args, kwargs, enqueued_at, failures), delay)
             else:
                 self._stats.failed += 1
-                letter = ErrorRecord.of(exc, now)
                 self._stats.dead_letters.append(
-                    DeadLetter(task_name(fn), failures, letter.error_type, letter.message, self.clock.wall())
+                    DeadLetter(task_name(fn), failures, error.error_type, error.message, self.clock.wall())
                 )
             self._notify_if_idle()
+        # Logged outside the mutex: a slow log handler must not stall the pool.
+        if retrying:
+            logger.warning(
+                "dualqueue: task %s failed in pool %r (attempt %d, %s: %s); retrying in %.2fs",
+                task_name(fn), self.name, failures, error.error_type, error.message, delay,
+            )
+        else:
+            logger.error(
+                "dualqueue: task %s failed in pool %r (attempt %d)", task_name(fn), self.name, failures,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
 
     def _schedule_retry(self, item: _Item, delay: float) -> None:
         # Mutex held. The task stays counted (as "retrying", part of "queued")

@@ -87,7 +87,11 @@ class TaskSystem:
 
     def submit(self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
         """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``. See ``WorkerPool.submit``."""
-        self[queue].submit(fn, *args, **kwargs)
+        try:
+            pool = self._pools[queue]  # the hot path: one dict lookup
+        except (KeyError, TypeError):
+            pool = self[queue]  # raises the KeyError that names the known pools
+        pool.submit(fn, *args, **kwargs)
 
     def debouncer(
         self,

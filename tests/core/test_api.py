@@ -203,6 +203,7 @@ def test_failures_are_logged_with_their_traceback(caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="dualqueue"):
         pool.submit(boom)
         assert pool.join(DEADLOCK)
+        assert wait_for(lambda: caplog.records), "nothing was logged"  # logged just after the count
     record = caplog.records[-1]
     assert "tests.core.support.boom failed in pool 'logged'" in record.getMessage()
     assert record.exc_info and record.exc_info[0] is RuntimeError

@@ -1,0 +1,1 @@
+"""Runnable examples of the reference core; each is imported by a test."""
