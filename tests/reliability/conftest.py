@@ -1,0 +1,34 @@
+"""Figures the reliability tests measured, printed at the end of the run.
+
+Each test records what it threw at the system and what was lost (zero unless
+the design says otherwise, and then counted exactly). The summary is what
+docs/guides/promises.md quotes, with the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+FIGURES: dict[str, dict[str, object]] = {}
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> dict[str, object]:
+    record: dict[str, object] = {}
+    FIGURES[request.node.name] = record
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for name, record in FIGURES.items():
+        terminalreporter.write_line(f"{name}: {json.dumps(record, sort_keys=True)}")
+    target = os.environ.get("DUALQUEUE_FIGURES_JSON")
+    if target:
+        Path(target).write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")
