@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-
 from dualqueue import Debouncer, FakeClock, PoolClosedError, QueueFullError, Retry, TaskSystem, WorkerPool
+
 from tests.core.interleave import consistent
 from tests.core.support import DEADLOCK, Gate, wait_for
 
