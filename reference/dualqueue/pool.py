@@ -454,6 +454,8 @@ def drain(pools: list[WorkerPool], timeout: float | None) -> ShutdownReport:
 
 
 def _reset_pools_in_child() -> None:
+    global _default_clock_lock
+    _default_clock_lock = threading.Lock()  # another thread may have held it at the fork
     for pool in list(_live_pools):
         pool._reset()
 
