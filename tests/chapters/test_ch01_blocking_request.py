@@ -14,6 +14,7 @@ from chapters.ch01_blocking_request import BlockingApp, ThreadPerRequestApp, dem
 from .support import DEADLOCK, Gate
 
 
+# --8<-- [start:verdict]
 def work_runs_inside_the_request(app_class: type[BlockingApp]) -> bool:
     """True if the password reset's email runs on the request's own thread (so the response waits for it)."""
     email_thread: list[threading.Thread] = []
@@ -33,14 +34,17 @@ def work_runs_inside_the_request(app_class: type[BlockingApp]) -> bool:
     handler.join(DEADLOCK)
     assert sent.wait(DEADLOCK), "the email was never sent"
     return email_thread == request_thread
+# --8<-- [end:verdict]
 
 
+# --8<-- [start:tests]
 def test_the_blocking_request_runs_the_email_inside_the_request() -> None:
     assert work_runs_inside_the_request(BlockingApp) is True
 
 
 def test_a_thread_per_request_moves_the_email_out_of_the_request() -> None:
     assert work_runs_inside_the_request(ThreadPerRequestApp) is False
+# --8<-- [end:tests]
 
 
 def test_a_blocking_request_cannot_answer_while_its_analysis_is_running() -> None:

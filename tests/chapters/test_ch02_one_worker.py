@@ -14,6 +14,7 @@ from chapters.ch02_one_worker import NaiveWorker, Worker, demo
 from .support import DEADLOCK, Gate, boom, thread_deaths, unique, wait_for
 
 
+# --8<-- [start:verdict]
 def survives_a_raising_task(worker: Worker) -> bool:
     """Submit a task that raises, then one that sets an Event: True if the second one runs.
 
@@ -25,8 +26,10 @@ def survives_a_raising_task(worker: Worker) -> bool:
     worker.submit(ran.set)
     assert wait_for(lambda: ran.is_set() or not worker.alive), "neither ran nor died: a deadlock"
     return ran.is_set() and worker.alive
+# --8<-- [end:verdict]
 
 
+# --8<-- [start:tests]
 def test_the_worker_survives_a_raising_task() -> None:
     assert survives_a_raising_task(Worker(unique())) is True
 
@@ -35,6 +38,7 @@ def test_the_naive_loop_dies_on_the_first_exception_and_only_stderr_knows() -> N
     with thread_deaths() as deaths:
         assert survives_a_raising_task(NaiveWorker(unique())) is False
     assert [type(e) for e in deaths] == [RuntimeError], "the exception that killed the worker went unreported"
+# --8<-- [end:tests]
 
 
 def test_the_naive_loop_leaves_tasks_unfinished_forever_so_join_would_never_return() -> None:

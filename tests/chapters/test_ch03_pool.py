@@ -19,6 +19,7 @@ from chapters.ch03_pool import WorkerPool, demo
 from .support import DEADLOCK, IMPOSSIBLE, Gate, unique
 
 
+# --8<-- [start:verdict]
 def refuses_a_non_callable_at_the_caller(runner: Worker | WorkerPool) -> bool:
     """True if ``submit(42)`` raises in the caller; False if it is accepted (and fails later, in the worker)."""
     try:
@@ -29,6 +30,7 @@ def refuses_a_non_callable_at_the_caller(runner: Worker | WorkerPool) -> bool:
     runner.submit(done.set)
     assert done.wait(DEADLOCK)
     return False
+# --8<-- [end:verdict]
 
 
 def test_chapter_2_accepts_a_non_callable_and_the_worker_finds_out(caplog: pytest.LogCaptureFixture) -> None:
@@ -74,6 +76,7 @@ def test_a_pool_of_n_runs_n_analyses_at_once(workers: int) -> None:
     assert runs_tasks_side_by_side(WorkerPool(unique(), workers=workers), workers, timeout=DEADLOCK) is True
 
 
+# --8<-- [start:join-tests]
 def test_queue_join_has_no_timeout_so_chapter_2_cannot_bound_the_wait() -> None:
     assert "timeout" not in inspect.signature(Worker.join).parameters
     worker = Worker(unique())
@@ -101,6 +104,7 @@ def test_the_pool_join_returns_false_at_its_timeout_and_true_once_idle() -> None
     finally:
         gate.open()
     assert pool.join(timeout=DEADLOCK) is True
+# --8<-- [end:join-tests]
 
 
 def test_the_demo_shows_capacity_bad_input_and_a_bounded_join() -> None:

@@ -33,12 +33,14 @@ def test_the_reference_derived_shared_queue_fails_the_same_check() -> None:
         tasks.shutdown(timeout=DEADLOCK)
 
 
+# --8<-- [start:priority-tests]
 def test_without_priority_the_freed_worker_takes_the_oldest_analysis() -> None:
     assert first_start_after_one_release(SharedTasks()) == f"analysis-{SEED_WORKERS}"
 
 
 def test_priority_puts_the_email_first_in_line_but_only_a_finished_analysis_starts_it() -> None:
     assert first_start_after_one_release(PrioritizedTasks()) == "email"
+# --8<-- [end:priority-tests]
 
 
 def test_a_priority_pool_runs_waiting_tasks_lowest_number_first_and_in_order_among_equals() -> None:

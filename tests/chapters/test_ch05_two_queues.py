@@ -19,10 +19,12 @@ from chapters.ch05_two_queues import QueueFullError, TaskSystem, WorkerPool, dem
 from .support import DEADLOCK, IMPOSSIBLE, Gate, unique
 
 
+# --8<-- [start:both-designs]
 def test_the_email_runs_beside_blocked_analyses_on_two_pools_and_not_on_one() -> None:
     assert email_runs_while_analyses_block(TaskSystem(general=2, site=10), site_workers=10) is True
     # The same workload and the same number of threads (12), in one shared queue:
     assert email_runs_while_analyses_block(SharedTasks(12), site_workers=12, timeout=IMPOSSIBLE) is False
+# --8<-- [end:both-designs]
 
 
 @pytest.mark.parametrize("analyses", [10, 11, 50])
