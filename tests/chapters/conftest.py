@@ -25,6 +25,9 @@ The names a chapter must export for each feature (the reference's names):
 * ``pool``: ``WorkerPool(name, workers=..., maxsize=...)`` (``maxsize`` with ``bounded``);
 * ``task_system``: ``TaskSystem(**pools)``; ``bounded``: ``QueueFullError``;
   ``shutdown``: ``PoolClosedError`` and ``shutdown(timeout)`` on pools and systems.
+
+Worker threads are named ``dualqueue-<pool name>-<slot>``, as in the reference:
+``support.worker_threads(name)`` finds a pool's live workers by that name.
 """
 
 from __future__ import annotations

@@ -31,10 +31,12 @@ class Gate:
         self._open = threading.Event()
         self._entered = threading.Condition()
         self.entered = 0
+        self.threads: list[threading.Thread] = []  # the threads that entered, to join in tests that own them
 
     def task(self, *args: object) -> None:
         with self._entered:
             self.entered += 1
+            self.threads.append(threading.current_thread())
             self._entered.notify_all()
         self._open.wait()
 

@@ -73,6 +73,8 @@ def test_a_thread_per_request_answers_while_the_analysis_is_still_running() -> N
         assert gate.wait_until_entered(1)
     finally:
         gate.open()
+    for thread in gate.threads:  # leave no thread behind for later tests that count threads
+        thread.join(DEADLOCK)
 
 
 def test_a_thread_per_request_runs_one_thread_per_request_and_nothing_bounds_them() -> None:
@@ -83,8 +85,11 @@ def test_a_thread_per_request_runs_one_thread_per_request_and_nothing_bounds_the
             app.site_analysis(site_id)
         # All forty analyses run at the same time, each on a thread of its own.
         assert gate.wait_until_entered(40), f"only {gate.entered} of 40 analyses were running at once"
+        assert len(set(gate.threads)) == 40
     finally:
         gate.open()
+    for thread in gate.threads:
+        thread.join(DEADLOCK)
 
 
 def test_the_demo_shows_fast_background_answers_and_a_thread_per_request() -> None:
