@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,3 +18,17 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def django_db() -> Iterator[None]:
+    """Django configured with ``tests.django_settings`` and a migrated test database, for the whole session.
+
+    Only the Django folders (``tests/django``, ``tests/demo``) ask for it, through an autouse
+    fixture in their ``conftest.py``: the core tests never import Django.
+    """
+    from tests import django_setup
+
+    token = django_setup.create_test_database()
+    yield
+    django_setup.destroy_test_database(token)

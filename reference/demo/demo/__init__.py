@@ -1,0 +1,1 @@
+"""The ESG demo project: sites with Earth Engine analyses, accounts, documents, on dualqueue."""

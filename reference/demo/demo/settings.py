@@ -1,0 +1,154 @@
+"""Settings for the ESG demo: safe defaults for a laptop, every production knob from the environment.
+
+Defaults: SQLite in ``reference/demo/var/`` (WAL, busy timeout), console email, Earth Engine dry
+run. ``DATABASE_URL`` switches to PostgreSQL (or any database dj-database-url knows),
+``EMAIL_HOST``/``EMAIL_PORT`` to SMTP, ``GEE_PROJECT`` plus credentials to live Earth Engine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", BASE_DIR / "var"))
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _flag("DJANGO_DEBUG", default=True)
+# The fallback key only ever signs a laptop's demo sessions; production sets DJANGO_SECRET_KEY.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dualqueue-demo-insecure-key-for-local-use-only-0123456789")
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "dualqueue.django",
+    "esg.accounts",
+    "esg.sites",
+    "esg.documents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "demo.urls"
+WSGI_APPLICATION = "demo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default: WAL lets the request threads read while a worker thread writes, and the
+# busy timeout makes a writer wait for the lock instead of failing at once ("database is locked").
+if os.environ.get("DATABASE_URL"):
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("DEMO_SQLITE_PATH", str(VAR_DIR / "demo.sqlite3")),
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Email: the console by default; SMTP as soon as a host and port are configured.
+if os.environ.get("EMAIL_HOST") and os.environ.get("EMAIL_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ["EMAIL_PORT"])
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "esg-platform@localhost")
+
+# The seed system: a general pool of 2 threads for light work, a site pool of 10 for analyses.
+DUALQUEUE = {
+    "POOLS": {"general": 2, "site": 10},
+    "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
+    "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
+    "RESULTS_KEPT": 1000,
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "dualqueue.django.backend.DualqueueBackend",
+        "QUEUES": ["default", "site"],
+        "OPTIONS": {"QUEUE_POOLS": {"default": "general", "site": "site"}},
+    }
+}
+
+# Earth Engine: dry run unless a project and credentials are configured (never decided by trying).
+GEE_PROJECT = os.environ.get("GEE_PROJECT", "")
+GEE_SERVICE_ACCOUNT_KEY = os.environ.get("GEE_SERVICE_ACCOUNT_KEY", "")  # path to a JSON key file
+GEE_DRY_RUN_SECONDS = float(os.environ.get("GEE_DRY_RUN_SECONDS", "0"))
+GEE_MAX_CONCURRENT = int(os.environ.get("GEE_MAX_CONCURRENT", "8"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "dualqueue": {"handlers": ["console"], "level": os.environ.get("DUALQUEUE_LOG_LEVEL", "INFO")},
+        "esg": {"handlers": ["console"], "level": "INFO"},
+    },
+}

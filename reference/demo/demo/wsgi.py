@@ -1,0 +1,9 @@
+"""WSGI entry point for gunicorn: ``gunicorn -c python:dualqueue.django.gunicorn demo.wsgi``."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,2 @@
+app_name = "dualqueue"
+urlpatterns: list = []  # written by the adapter helper

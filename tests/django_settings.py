@@ -1,0 +1,30 @@
+"""The one Django configuration of the pytest process: the demo's settings, made fast and hermetic.
+
+Every test that touches Django (``tests/django``, ``tests/demo``) runs under these settings; they
+are set up once by those folders' ``conftest.py``. Subprocess tests (gunicorn, db_worker) use the
+demo's own settings with environment variables instead.
+"""
+
+import tempfile
+from pathlib import Path
+
+from demo.settings import *  # noqa: F403
+
+_TMP = Path(tempfile.mkdtemp(prefix="dualqueue-tests-"))
+
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(_TMP / "tests.sqlite3"),
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        "TEST": {"NAME": str(_TMP / "tests.sqlite3")},
+    }
+}
+MEDIA_ROOT = _TMP / "media"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: tests only
+GEE_PROJECT = ""  # Earth Engine is always a dry run under test
+GEE_DRY_RUN_SECONDS = 0.0
+LOGGING = {"version": 1, "disable_existing_loggers": False}
