@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: browser setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The browser test drives Debian's chromium (never a downloaded browser): install it once, as root
+# (CI) or through passwordless sudo; elsewhere say what to run.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "make: chromium is missing; install it with: sudo apt-get install chromium" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -33,7 +41,7 @@ pytest: $(STAMP)
 docs-build: $(STAMP)
 	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --site-dir .site; fi
 
-test: lint typecheck pytest docs-build
+test: lint typecheck browser pytest docs-build
 
 walkthrough: $(STAMP)
 	$(BIN)/python -m examples.walkthrough
