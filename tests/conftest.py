@@ -1,4 +1,4 @@
-"""Suite-wide settings: hypothesis profiles sized for a shared 2-core machine."""
+"""Suite-wide settings: hypothesis profiles sized for a shared 2-core machine, the figures, the Django database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+pytest_plugins = ["tests.figures"]  # the `figures` fixture and the "reliability figures" summary
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Figures the reliability tests measured, printed at the end of the run.
+"""Figures that the reliability, demo and end-to-end tests measure, printed at the end of the run.
 
-Each test records what it threw at the system and what was lost (zero unless
-the design says otherwise, and then counted exactly). The summary is what
-docs/guides/promises.md quotes, with the command that reproduces it.
+A test that proves a promise under load or faults asks for the ``figures`` fixture and records
+what it threw at the system and what was lost (zero unless the design says otherwise, and then
+counted exactly). The run prints them in a "reliability figures" section; with
+``DUALQUEUE_FIGURES_JSON=path`` it also writes them as JSON, which docs/guides/promises.md quotes
+together with the command that reproduces it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ FIGURES: dict[str, dict[str, object]] = {}
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> dict[str, object]:
+    """A dict for this test's figures, keyed in the summary by the test's name."""
     record: dict[str, object] = {}
     FIGURES[request.node.name] = record
     return record
