@@ -1,0 +1,45 @@
+"""End-to-end fixtures: a migrated, seeded demo database per session, a private copy per test, an SMTP server.
+
+The demo runs in subprocesses (``manage.py``, gunicorn, ``db_worker``) under its own settings; the
+pytest process never configures Django for these tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import DemoEnv, SmtpSink
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoEnv:
+    """The demo's database, migrated and seeded once (``migrate`` + ``seed_demo``) for every e2e test."""
+    demo = DemoEnv(tmp_path_factory.mktemp("seeded-demo"))
+    demo.manage("migrate", "--no-input", "-v", "0")
+    demo.manage("seed_demo")
+    return demo
+
+
+@pytest.fixture
+def make_demo(seeded_demo: DemoEnv, tmp_path: Path) -> Callable[..., DemoEnv]:
+    """``make_demo(**env)``: a private var dir holding a copy of the seeded database, with extra environment."""
+
+    def make(**overrides: str) -> DemoEnv:
+        demo = DemoEnv(tmp_path / "var", **overrides)
+        # The WAL and shared-memory files belong to the database as much as the main file does.
+        for part in seeded_demo.var_dir.glob(seeded_demo.sqlite_path.name + "*"):
+            shutil.copyfile(part, demo.var_dir / part.name)
+        return demo
+
+    return make
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback for this test; ``smtp.env`` points the demo's settings at it."""
+    with SmtpSink() as sink:
+        yield sink
