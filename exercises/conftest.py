@@ -1,0 +1,9 @@
+"""Settings for running exercise tests (each run is its own pytest process; see ``exercises.checker``)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+# Sized for a shared 2-core machine; a learner's own @settings still wins.
+settings.register_profile("exercises", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("exercises")

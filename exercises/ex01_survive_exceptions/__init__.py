@@ -1,0 +1,1 @@
+"""Exercise 1: make a worker survive the exceptions of its tasks (chapter 2)."""
