@@ -28,6 +28,7 @@ def lines_of(code: CodeType) -> list[int]:
     return sorted({line for _, _, line in code.co_lines() if line is not None and line > code.co_firstlineno})
 
 
+# --8<-- [start:pause-at]
 def pause_at(code: CodeType, line: int, paused: threading.Event, resume: threading.Event) -> Callable[..., Any]:
     def local(frame: FrameType, event: str, arg: object) -> Any:
         if event == "line" and frame.f_lineno == line:
@@ -39,6 +40,7 @@ def pause_at(code: CodeType, line: int, paused: threading.Event, resume: threadi
         return local if frame.f_code is code else None
 
     return tracer
+# --8<-- [end:pause-at]
 
 
 def _traced(tracer: Callable[..., Any], call: Callable[[WorkerPool], object], pool: WorkerPool,
@@ -56,6 +58,7 @@ def consistent(snapshot: dict[str, Any]) -> bool:
     return s["submitted"] == s["queued"] + s["running"] + s["succeeded"] + s["failed"] + s["dropped"]
 
 
+# --8<-- [start:between-the-lines]
 def snapshots_between_the_lines(
     make_pool: Callable[[], WorkerPool], method: str, call: Callable[[WorkerPool], object]
 ) -> list[tuple[int, dict[str, Any]]]:
@@ -80,6 +83,7 @@ def snapshots_between_the_lines(
         thread.join(DEADLOCK)
         assert not thread.is_alive(), f"the paused call at line {line} never finished"
     return taken
+# --8<-- [end:between-the-lines]
 
 
 def dis_line(code: CodeType, line: int) -> str:

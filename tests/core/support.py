@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
+# --8<-- [start:gate]
 DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
 
 
@@ -27,6 +28,7 @@ class Gate:
 
     def wait_until_entered(self, n: int, timeout: float = DEADLOCK) -> bool:
         return wait_for(lambda: self.entered >= n, timeout)
+# --8<-- [end:gate]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:

@@ -79,6 +79,7 @@ def test_backoff_grows_exponentially_up_to_the_cap_and_jitter_only_shortens_it()
     assert not plain.should_retry(ValueError(), 10)
 
 
+# --8<-- [start:retry-on-the-clock]
 def test_a_retry_waits_on_the_clock_without_holding_a_worker_then_succeeds() -> None:
     clock = FakeClock()
     pool = WorkerPool("site", workers=1, clock=clock)
@@ -104,6 +105,7 @@ def test_a_retry_waits_on_the_clock_without_holding_a_worker_then_succeeds() -> 
     assert pool.join(DEADLOCK)
     snap = pool.snapshot()
     assert attempts == [7, 7, 7] and (snap["succeeded"], snap["failed"], snap["retried"]) == (2, 0, 2)
+# --8<-- [end:retry-on-the-clock]
 
 
 def test_a_task_that_fails_for_the_last_time_becomes_a_dead_letter_in_a_bounded_ring() -> None:

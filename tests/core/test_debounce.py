@@ -85,6 +85,7 @@ def test_max_wait_bounds_how_long_any_item_waits(gap_list: list[int], wait: int,
     check_runs_are_the_bursts(Debouncer, gap_list, wait, wait + extra)
 
 
+# --8<-- [start:catches-fixed-window]
 def test_the_burst_property_catches_a_window_that_does_not_restart() -> None:
     @given(gap_list=gaps, wait=waits)
     @settings(phases=[Phase.generate], database=None, max_examples=200)
@@ -93,6 +94,7 @@ def test_the_burst_property_catches_a_window_that_does_not_restart() -> None:
 
     with pytest.raises(AssertionError):
         fixed_window_property()
+# --8<-- [end:catches-fixed-window]
 
 
 # Single flight: a run in progress on a pool worker, triggers during it.
@@ -164,6 +166,7 @@ def test_single_flight_property_catches_a_debouncer_that_drops_triggers_during_a
         forgetful_property()
 
 
+# --8<-- [start:real-clock]
 # The same burst cases on the real clock. The window is short and the gaps are
 # chosen far from it (a tenth of it, or three times it), so the grouping does
 # not depend on scheduling noise; we check grouping, not times.
@@ -191,3 +194,4 @@ def test_the_real_clock_groups_bursts_like_the_fake_one(gap_list: list[int]) -> 
         assert time.monotonic() < deadline, "the real-clock debouncer never settled"
         time.sleep(UNIT)
     assert runs == expected, f"real clock grouped {runs}, the model says {expected} (gaps {gap_list})"
+# --8<-- [end:real-clock]

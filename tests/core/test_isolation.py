@@ -65,6 +65,7 @@ def test_general_tasks_run_while_site_pool_is_blocked(site_work: list[str], n_ge
     check_general_runs_beside_any_site_workload(TaskSystem, site_work, n_general)
 
 
+# --8<-- [start:catches-shared-queue]
 def test_isolation_property_catches_a_single_shared_queue() -> None:
     # The same property, against one shared queue of 12 workers: hypothesis must
     # find a site workload (12 or more blocked tasks) that starves the general task.
@@ -92,6 +93,7 @@ def short_deadlock_timeout():
         yield
     finally:
         support.DEADLOCK = original
+# --8<-- [end:catches-shared-queue]
 
 
 # --8<-- [start:saturation-property]

@@ -111,6 +111,7 @@ def test_a_system_shutdown_flushes_debouncers_and_drains_every_pool_against_one_
     gate_site.open()
 
 
+# --8<-- [start:exit-drain]
 EXIT_SCRIPT = """
 import sys, threading, logging
 logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -149,6 +150,7 @@ def test_a_task_that_never_returns_cannot_hold_the_process_open(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "still running ['threading.Event.wait']" in result.stderr, result.stderr
     assert len(out.read_text().split()) == 20
+# --8<-- [end:exit-drain]
 
 
 # --8<-- [start:fork-property]
@@ -196,6 +198,7 @@ def check_child_has_fresh_working_pools(cls: type[WorkerPool]) -> int:
 # --8<-- [end:fork-property]
 
 
+# --8<-- [start:fork-tests]
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_forked_child_gets_fresh_working_pools() -> None:
     for _ in range(5):
@@ -205,6 +208,7 @@ def test_a_forked_child_gets_fresh_working_pools() -> None:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_the_fork_property_catches_a_pool_without_a_fork_reset() -> None:
     assert check_child_has_fresh_working_pools(NoForkResetPool) != 0
+# --8<-- [end:fork-tests]
 
 
 def test_wait_for_is_a_bounded_poll() -> None:

@@ -90,6 +90,7 @@ def test_every_snapshot_is_consistent_under_concurrent_load(producers: list[list
 # --8<-- [end:stats-property]
 
 
+# --8<-- [start:dpor-tests]
 @pytest.fixture(scope="module")
 def dpor_verdicts() -> dict[str, dict]:
     out = subprocess.run(
@@ -111,6 +112,7 @@ def test_no_lost_update_in_any_interleaving(dpor_verdicts: dict[str, dict]) -> N
 
 def test_interleaving_exploration_finds_the_lost_update_of_an_unlocked_counter(dpor_verdicts: dict[str, dict]) -> None:
     assert not dpor_verdicts["UnlockedStatsPool"]["holds"], "DPOR missed the lost update of += without a lock"
+# --8<-- [end:dpor-tests]
 
 
 def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
@@ -120,6 +122,7 @@ def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
     return pool
 
 
+# --8<-- [start:line-tests]
 @pytest.mark.parametrize(
     ("method", "call"),
     [
@@ -139,3 +142,4 @@ def test_line_exploration_catches_the_torn_snapshot_of_an_unlocked_counter() -> 
         lambda: _running_pool(UnlockedStatsPool), "_task_succeeded", lambda pool: pool._task_succeeded(0)
     )
     assert any(not consistent(snap) for _, snap in taken), "no torn snapshot found in the unlocked counter"
+# --8<-- [end:line-tests]
