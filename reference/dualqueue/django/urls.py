@@ -1,2 +1,18 @@
+"""The status URLs. Include them under a prefix of your choice::
+
+    path("background-tasks/", include("dualqueue.django.urls")),
+
+which gives ``background-tasks/status/`` (JSON, ``dualqueue:status``), ``background-tasks/status/page/``
+(HTML, ``dualqueue:status-page``) and ``background-tasks/metrics/`` (Prometheus, ``dualqueue:metrics``).
+"""
+
+from django.urls import path
+
+from . import views
+
 app_name = "dualqueue"
-urlpatterns: list = []  # written by the adapter helper
+urlpatterns = [
+    path("status/", views.status, name="status"),
+    path("status/page/", views.status_page, name="status-page"),
+    path("metrics/", views.metrics_view, name="metrics"),
+]

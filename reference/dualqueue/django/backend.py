@@ -1,0 +1,245 @@
+"""``DualqueueBackend``: Django Tasks run on this process's dualqueue pools.
+
+::
+
+    TASKS = {"default": {
+        "BACKEND": "dualqueue.django.backend.DualqueueBackend",
+        "QUEUES": ["default", "site"],
+        "OPTIONS": {"QUEUE_POOLS": {"default": "general", "site": "site"}},
+    }}
+
+``@task()`` runs on the ``general`` pool, ``@task(queue_name="site")`` on the ``site`` pool.
+Each queue maps to one pool (``QUEUE_POOLS``; a queue named like a pool maps to it without
+being listed, and ``default`` maps to ``general``); the mapping is checked when the backend is
+built, so a queue without a pool fails at startup, not in a worker.
+
+What it guarantees, as Django's ``ImmediateBackend`` does, but on worker threads:
+
+* ``enqueue`` validates the task, normalises its arguments to JSON (a task must be able to move
+  to a durable backend unchanged: arguments that JSON cannot carry fail here, at the caller),
+  queues it, and returns a ``READY`` result. A full or shut-down pool raises ``QueueFullError``
+  or ``PoolClosedError`` at the caller, and then nothing was queued or signalled.
+* The worker moves the result to ``RUNNING`` (``started_at``, ``last_attempted_at``,
+  ``worker_ids``), calls the function (with a ``TaskContext`` when ``takes_context``), and
+  finishes it ``SUCCESSFUL`` with the JSON-normalised return value, or ``FAILED`` with a
+  ``TaskError`` (exception class path and traceback). ``task_enqueued``, ``task_started`` and
+  ``task_finished`` are each sent once, in that order, with the result.
+* A failed task is also a failure of its pool: after recording it, the worker re-raises, so
+  the pool counts it in ``failed``, shows it as ``last_error`` and keeps a dead letter, and
+  ``/status`` error counts are task failures. (Both loggers report it: ``django_tasks`` with
+  the result id, ``dualqueue`` with the pool.)
+* Stale database connections are closed before and after every task, in ``finally``, as
+  Django's request cycle does around a request.
+
+Capability flags, honestly: no ``run_after`` (a pool has no scheduler), no priority (a pool is
+first in, first out: isolation comes from separate pools, not from reordering a queue), async
+functions yes (run to completion on the worker through ``async_to_sync``, so any ORM call they
+make through ``sync_to_async`` runs on the worker thread itself), and ``get_result`` yes, but
+**for this process only**: results live in this process's memory, bounded by
+``DUALQUEUE["RESULTS_KEPT"]``, and vanish with it. Another gunicorn worker, or this one after a
+restart, raises ``TaskResultDoesNotExist`` for the same id.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import close_old_connections
+from django.utils import timezone
+
+from . import conf, registry
+from .compat import (
+    BaseTaskBackend,
+    Task,
+    TaskContext,
+    TaskError,
+    TaskResult,
+    TaskResultStatus,
+    exception_traceback,
+    module_path,
+    normalize_json,
+    random_id,
+    task_enqueued,
+    task_finished,
+    task_started,
+)
+
+__all__ = ["DualqueueBackend"]
+
+T = TypeVar("T")
+
+DEFAULT_QUEUE_POOLS = {"default": "general"}
+
+
+class DualqueueBackend(BaseTaskBackend):
+    """Run each queue's tasks on its dualqueue pool, in this process."""
+
+    supports_defer = False  # no run_after: a pool runs what it is given, as soon as a worker is free
+    supports_async_task = True  # coroutines run to completion on the worker (async_to_sync)
+    supports_get_result = True  # this process only: see the module docstring
+    supports_priority = False  # a pool is FIFO; isolation comes from separate pools
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.queue_pools = self._queue_pools(params)
+
+    def _queue_pools(self, params: Mapping[str, Any]) -> dict[str, str]:
+        where = f"TASKS[{self.alias!r}]"
+        if not self.queues:
+            raise ImproperlyConfigured(
+                f'{where}["QUEUES"] is empty, which lets any queue name through; DualqueueBackend '
+                f"runs each queue on a pool, so list the queues, e.g. [\"default\", \"site\"]"
+            )
+        options = self.options if isinstance(self.options, Mapping) else {}
+        explicit = options.get("QUEUE_POOLS", {})
+        if not isinstance(explicit, Mapping):
+            raise ImproperlyConfigured(
+                f'{where}["OPTIONS"]["QUEUE_POOLS"] must be a dict of queue name -> pool name; got {explicit!r}'
+            )
+        unknown_options = sorted(set(options) - {"QUEUE_POOLS"})
+        if unknown_options:
+            raise ImproperlyConfigured(
+                f'{where}["OPTIONS"] has unknown key(s) {unknown_options}; DualqueueBackend takes QUEUE_POOLS only'
+            )
+        pools = conf.get_settings().pools
+        mapping: dict[str, str] = {}
+        for queue in sorted(self.queues):
+            pool = explicit.get(queue) or DEFAULT_QUEUE_POOLS.get(queue) or (queue if queue in pools else None)
+            if pool is None:
+                raise ImproperlyConfigured(
+                    f'{where}: queue {queue!r} has no pool; map it in OPTIONS["QUEUE_POOLS"] to one of '
+                    f'the pools in DUALQUEUE["POOLS"]: {sorted(pools)}'
+                )
+            if pool not in pools:
+                raise ImproperlyConfigured(
+                    f'{where}: queue {queue!r} maps to pool {pool!r}, which is not in DUALQUEUE["POOLS"] '
+                    f"{sorted(pools)}"
+                )
+            mapping[queue] = pool
+        stray = sorted(set(explicit) - set(self.queues))
+        if stray:
+            raise ImproperlyConfigured(
+                f'{where}["OPTIONS"]["QUEUE_POOLS"] maps queue(s) {stray} that are not in QUEUES {sorted(self.queues)}'
+            )
+        return mapping
+
+    # -- enqueue (the caller's thread) ----------------------------------------
+
+    def enqueue(self, task: Task[Any, T], args: Any, kwargs: Any) -> TaskResult[T]:
+        """Validate, normalise, queue on the task's pool; return the ``READY`` result.
+
+        The result returned is the one the worker updates in place: read ``status`` first
+        (it is written last in every transition), or wait with ``registry.join``.
+        """
+        self.validate_task(task)
+        pool = self.queue_pools[task.queue_name]
+        try:
+            result: TaskResult[T] = TaskResult(
+                task=task,
+                id=random_id(),
+                status=TaskResultStatus.READY,
+                enqueued_at=None,
+                started_at=None,
+                last_attempted_at=None,
+                finished_at=None,
+                args=args,
+                kwargs=kwargs,
+                backend=self.alias,
+                errors=[],
+                worker_ids=[],
+            )
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{task.module_path}: the arguments of a task must be JSON-serialisable (so the task can "
+                f"move to a durable backend unchanged): {exc}"
+            ) from exc
+        object.__setattr__(result, "enqueued_at", timezone.now())
+        run = _TaskRun(type(self), result)
+        registry.get_task_system().submit(pool, run)  # QueueFullError / PoolClosedError reach the caller
+        registry.result_store(self.alias).add(result)
+        try:
+            task_enqueued.send(type(self), task_result=result)
+        finally:
+            run.enqueued.set()  # never signal "started" before "enqueued"
+        return result
+
+    def get_result(self, result_id: str) -> TaskResult[Any]:
+        """The result with this id, if this process enqueued it and still keeps it.
+
+        ``TaskResultDoesNotExist`` otherwise: unknown, evicted from the bounded store, or
+        enqueued by another process (results are in this process's memory only).
+        """
+        return registry.result_store(self.alias).get(result_id)
+
+    async def aget_result(self, result_id: str) -> TaskResult[Any]:
+        return self.get_result(result_id)  # a dict lookup under a lock: no thread hop needed
+
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        yield from super().check(**kwargs)
+        if conf.get_settings().results_kept is None:
+            yield checks.Warning(
+                f'DUALQUEUE["RESULTS_KEPT"] is None: backend {self.alias!r} keeps every TaskResult in memory '
+                f"for the life of the process",
+                hint="Set RESULTS_KEPT to a number (the default is 1000); the oldest results are evicted first.",
+                id="dualqueue.W004",
+            )
+
+
+class _TaskRun:
+    """One enqueued task as its pool sees it: a callable named after the task's function.
+
+    The pool names dropped tasks, still-running tasks and dead letters by ``__module__`` and
+    ``__qualname__``: this object carries the task function's, so a shutdown report says
+    ``esg.sites.tasks.analyse_site``, never an adapter internal.
+    """
+
+    def __init__(self, backend_class: type[DualqueueBackend], result: TaskResult[Any]) -> None:
+        self.backend_class = backend_class
+        self.result = result
+        self.enqueued = threading.Event()
+        self.__module__ = result.task.func.__module__
+        self.__qualname__ = result.task.func.__qualname__
+
+    def __call__(self) -> None:
+        self.enqueued.wait()
+        close_old_connections()
+        try:
+            self._execute()
+        finally:
+            close_old_connections()
+
+    def _execute(self) -> None:
+        # The order of ImmediateBackend._execute_task, with two differences: the function runs
+        # on this worker thread, and an exception is re-raised after it is recorded, so that the
+        # pool counts the failure. task_started is inside the try: a receiver that raises fails
+        # the task instead of leaving its result RUNNING forever.
+        result, sender = self.result, self.backend_class
+        task = result.task
+        try:
+            started = timezone.now()
+            object.__setattr__(result, "started_at", started)
+            object.__setattr__(result, "last_attempted_at", started)
+            result.worker_ids.append(f"{os.getpid()}:{threading.current_thread().name}")
+            object.__setattr__(result, "status", TaskResultStatus.RUNNING)
+            task_started.send(sender=sender, task_result=result)
+            if task.takes_context:
+                raw = task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
+            else:
+                raw = task.call(*result.args, **result.kwargs)
+            object.__setattr__(result, "_return_value", normalize_json(raw))
+        except BaseException as exc:
+            object.__setattr__(result, "finished_at", timezone.now())
+            result.errors.append(
+                TaskError(exception_class_path=module_path(type(exc)), traceback=exception_traceback(exc))
+            )
+            object.__setattr__(result, "status", TaskResultStatus.FAILED)
+            task_finished.send(sender, task_result=result)
+            raise
+        object.__setattr__(result, "finished_at", timezone.now())
+        object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
+        task_finished.send(sender, task_result=result)

@@ -1,0 +1,97 @@
+"""The names the adapter takes from Django's Tasks framework, wherever this Django keeps them.
+
+Django 6 ships the framework as ``django.tasks``; Django 5.2 gets it from the ``django_tasks``
+backport (0.12). The two agree on the API the adapter uses, but not on every name:
+
+==========================  ===================================  ==============================
+what                        ``django.tasks`` (Django 6)          ``django_tasks`` (0.12)
+==========================  ===================================  ==============================
+invalid task                ``exceptions.InvalidTask``           ``exceptions.InvalidTaskError``
+invalid backend             ``exceptions.InvalidTaskBackend``    ``exceptions.InvalidTaskBackendError``
+JSON normalisation          ``django.utils.json.normalize_json`` ``django_tasks.utils.normalize_json``
+==========================  ===================================  ==============================
+
+Everything else (``Task``, ``TaskResult``, ``TaskResultStatus``, ``TaskContext``, ``TaskError``,
+``BaseTaskBackend``, the three signals, ``TaskResultDoesNotExist``) has the same name in both.
+``django.tasks`` wins when it exists, so the same adapter runs on either Django; the helpers that
+the backport keeps in ``django_tasks.utils`` and Django 6 inlines are defined here, once.
+"""
+
+from __future__ import annotations
+
+from traceback import format_exception
+from typing import Any
+
+from django.utils.crypto import get_random_string
+
+try:  # Django 6
+    from django.tasks import DEFAULT_TASK_QUEUE_NAME, task_backends  # type: ignore[import-not-found,unused-ignore]
+    from django.tasks.backends.base import BaseTaskBackend  # type: ignore[import-not-found,unused-ignore]
+    from django.tasks.base import (  # type: ignore[import-not-found,unused-ignore]
+        Task,
+        TaskContext,
+        TaskError,
+        TaskResult,
+        TaskResultStatus,
+    )
+    from django.tasks.exceptions import (  # type: ignore[import-not-found,unused-ignore]
+        InvalidTask as InvalidTaskError,
+    )
+    from django.tasks.exceptions import (  # type: ignore[import-not-found,unused-ignore]
+        InvalidTaskBackend as InvalidTaskBackendError,
+    )
+    from django.tasks.exceptions import TaskResultDoesNotExist  # type: ignore[import-not-found,unused-ignore]
+    from django.tasks.signals import (  # type: ignore[import-not-found,unused-ignore]
+        task_enqueued,
+        task_finished,
+        task_started,
+    )
+    from django.utils.json import normalize_json  # type: ignore[attr-defined,unused-ignore]
+
+    TASKS_MODULE = "django.tasks"
+except ImportError:  # Django 5.2 with the django_tasks backport
+    from django_tasks import DEFAULT_TASK_QUEUE_NAME, task_backends
+    from django_tasks.backends.base import BaseTaskBackend
+    from django_tasks.base import Task, TaskContext, TaskError, TaskResult, TaskResultStatus
+    from django_tasks.exceptions import InvalidTaskBackendError, InvalidTaskError, TaskResultDoesNotExist
+    from django_tasks.signals import task_enqueued, task_finished, task_started
+    from django_tasks.utils import normalize_json
+
+    TASKS_MODULE = "django_tasks"
+
+__all__ = [
+    "DEFAULT_TASK_QUEUE_NAME",
+    "TASKS_MODULE",
+    "BaseTaskBackend",
+    "InvalidTaskBackendError",
+    "InvalidTaskError",
+    "Task",
+    "TaskContext",
+    "TaskError",
+    "TaskResult",
+    "TaskResultDoesNotExist",
+    "TaskResultStatus",
+    "exception_traceback",
+    "module_path",
+    "normalize_json",
+    "random_id",
+    "task_backends",
+    "task_enqueued",
+    "task_finished",
+    "task_started",
+]
+
+
+def module_path(obj: Any) -> str:
+    """``module.qualname`` of a class or function: how both frameworks name an exception class."""
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def exception_traceback(exc: BaseException) -> str:
+    """The formatted traceback both frameworks store in ``TaskError.traceback``."""
+    return "".join(format_exception(exc))
+
+
+def random_id() -> str:
+    """A result id as both frameworks make them: 32 random characters."""
+    return get_random_string(32)

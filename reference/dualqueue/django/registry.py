@@ -1,0 +1,255 @@
+"""The process's one ``TaskSystem`` and each backend alias's recent ``TaskResult``s.
+
+Django builds task backends per thread (and per async context), so a backend object is the
+wrong home for anything that must be shared: its pools would be built again in every request
+thread. Everything shared lives here, at module level, once per process. It guarantees:
+
+* **Lazy and single.** The ``TaskSystem`` is built on first use from ``DUALQUEUE`` under a lock,
+  so concurrent first requests build exactly one; building it starts no thread (the core
+  starts a pool's workers on its first submit). Every backend alias shares it.
+* **Fork-safe.** ``os.fork()`` gives the child a new lock and empty result stores (the
+  parent's results belong to tasks the parent runs). The core already gives the child's
+  ``TaskSystem`` fresh, empty pools and debouncers, so the child keeps the same object:
+  debouncers created before a ``--preload`` fork are still the ones in the child's status.
+* **Bounded results.** Each alias keeps its latest ``RESULTS_KEPT`` results; the oldest is
+  evicted first, and every eviction is counted and shown in the status.
+* **Settings changes take effect.** When ``DUALQUEUE`` changes (``override_settings`` in a
+  test), the old system is shut down at once (what was still queued is dropped, counted and
+  logged by the core) and the next use builds a new one from the new settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db import close_old_connections
+
+from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem
+
+from . import conf
+from .compat import TaskResult, TaskResultDoesNotExist
+
+__all__ = [
+    "ResultStore",
+    "build_task_system",
+    "debouncer",
+    "get_task_system",
+    "join",
+    "override_task_system",
+    "reset",
+    "result_store",
+    "shutdown",
+    "snapshot",
+]
+
+
+class ResultStore:
+    """The most recent ``TaskResult``s of one backend alias, in enqueue order, oldest evicted first.
+
+    ``limit=None`` keeps every result (the ``dualqueue.W004`` check warns about it); ``limit=0``
+    keeps none, and counts each as evicted.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        # Guards _results and _evicted. Held only for dict operations, never while a task runs.
+        self._lock = threading.Lock()
+        self._results: dict[str, TaskResult[Any]] = {}  # insertion-ordered: the first key is the oldest
+        self._evicted = 0
+
+    def add(self, result: TaskResult[Any]) -> None:
+        with self._lock:
+            self._results[result.id] = result
+            if self.limit is not None:
+                while len(self._results) > self.limit:
+                    del self._results[next(iter(self._results))]
+                    self._evicted += 1
+
+    def get(self, result_id: str) -> TaskResult[Any]:
+        """The result with this id; ``TaskResultDoesNotExist`` if unknown, evicted, or from another process."""
+        with self._lock:
+            try:
+                return self._results[result_id]
+            except (KeyError, TypeError):
+                raise TaskResultDoesNotExist(result_id) from None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"kept": len(self._results), "limit": self.limit, "evicted": self._evicted}
+
+
+# The registry's state. _lock guards _system and _stores (the mapping, not the stores' contents:
+# each store has its own lock). It is never held while a task runs or while a system drains.
+_lock = threading.Lock()
+_system: TaskSystem | None = None
+_stores: dict[str, ResultStore] = {}
+
+
+def build_task_system(clock: Clock | None = None) -> TaskSystem:
+    """A new ``TaskSystem`` configured by ``DUALQUEUE`` (not installed: see ``override_task_system``)."""
+    settings = conf.get_settings()
+    return TaskSystem(clock=clock, exit_timeout=settings.exit_timeout, **settings.pools)
+
+
+def get_task_system() -> TaskSystem:
+    """The process's ``TaskSystem``, built from ``DUALQUEUE`` on first use."""
+    global _system
+    with _lock:
+        if _system is None:
+            _system = build_task_system()
+        return _system
+
+
+def result_store(alias: str) -> ResultStore:
+    """The result store of backend ``alias``, created on first use with ``RESULTS_KEPT`` as its limit."""
+    with _lock:
+        store = _stores.get(alias)
+        if store is None:
+            store = _stores[alias] = ResultStore(conf.get_settings().results_kept)
+        return store
+
+
+def debouncer(
+    name: str,
+    fn: Callable[[list[Any]], object],
+    *,
+    wait: float = 15.0,
+    max_wait: float | None = None,
+    pool: str | None = "general",
+) -> Debouncer:
+    """The debouncer called ``name`` on the current ``TaskSystem``, created on first use.
+
+    Call it where you trigger, ``debouncer("search-index", rebuild_index).trigger(pk)``, rather
+    than once at import: after a settings change, or inside ``override_task_system``, the current
+    system is another one. Each run of ``fn`` closes stale database connections before and after,
+    as a task does. Asking again for ``name`` with another ``fn``, ``wait``, ``max_wait`` or
+    ``pool`` raises ``ValueError``: one name, one debouncer.
+    """
+    system = get_task_system()
+    with _lock:  # two threads asking first must not both create it
+        existing = system.debouncers.get(name)
+        if existing is None:
+            return system.debouncer(name, _closing_connections(fn), wait=wait, max_wait=max_wait, pool=pool)
+    same = (
+        getattr(existing.fn, "__wrapped__", None) is fn
+        and existing.wait == wait
+        and existing.max_wait == max_wait
+        and (existing.pool.name if existing.pool is not None else None) == pool
+    )
+    if not same:
+        raise ValueError(f"a debouncer named {name!r} already exists with another function or settings")
+    return existing
+
+
+def _closing_connections(fn: Callable[[list[Any]], object]) -> Callable[[list[Any]], object]:
+    @functools.wraps(fn)  # keeps fn's name: the pool names dropped runs and dead letters by it
+    def run(batch: list[Any]) -> object:
+        close_old_connections()
+        try:
+            return fn(batch)
+        finally:
+            close_old_connections()
+
+    return run
+
+
+def join(timeout: float | None = None) -> bool:
+    """Wait until every pool is idle (tests, management commands); True if so before ``timeout``."""
+    with _lock:
+        system = _system
+    return True if system is None else system.join(timeout)
+
+
+def shutdown(timeout: float | None) -> ShutdownReport | None:
+    """Flush debouncers, stop intake, drain for up to ``timeout`` s, report; None if no system was built.
+
+    This is what gunicorn's ``worker_exit`` hook runs. The system stays installed (closed), so
+    the status still shows what happened; a submit after this raises ``PoolClosedError``.
+    """
+    with _lock:
+        system = _system
+    return None if system is None else system.shutdown(timeout)
+
+
+def reset(timeout: float | None = 0.0) -> ShutdownReport | None:
+    """Forget the system and every result store; shut the old system down (drain for ``timeout`` s).
+
+    The default ``timeout=0`` drops whatever is still queued at once (counted and logged by the
+    core) and leaves running tasks to finish on their daemon threads.
+    """
+    global _system, _stores
+    with _lock:
+        system, _system = _system, None
+        _stores = {}
+    return None if system is None else system.shutdown(timeout)
+
+
+@contextmanager
+def override_task_system(system: TaskSystem | None = None, *, clock: Clock | None = None) -> Iterator[TaskSystem]:
+    """Run the adapter on another ``TaskSystem`` inside the block: for tests that drive a ``FakeClock``.
+
+    With no ``system``, builds one from ``DUALQUEUE`` with ``clock``. On exit the block's system
+    is shut down without waiting (the test should have joined it) and the previous one is back.
+    """
+    global _system
+    installed = system if system is not None else build_task_system(clock)
+    with _lock:
+        previous, _system = _system, installed
+    try:
+        yield installed
+    finally:
+        with _lock:
+            _system = previous
+        installed.shutdown(timeout=0)
+
+
+RESULTS_SCOPE = "this process's memory: another process cannot see them, and they vanish when it exits"
+ERROR_RATE_WINDOW = "failed / (succeeded + failed), counted since this process's pools started"
+
+
+def snapshot() -> dict[str, Any]:
+    """The status picture: the ``TaskSystem`` snapshot, each pool's error rate, each alias's results.
+
+    Each pool is read under its own lock in one go, so its counters add up; each store under
+    its own lock. Pools are not read at one common instant: a global lock would couple the
+    pools that exist to be independent.
+    """
+    system = get_task_system()
+    with _lock:
+        stores = dict(_stores)
+    picture = system.snapshot()
+    picture["error_rates"] = {
+        "window": ERROR_RATE_WINDOW,
+        "pools": {name: pool["error_rate"] for name, pool in picture["pools"].items()},
+    }
+    picture["results"] = {
+        "where": RESULTS_SCOPE,
+        "backends": {alias: store.snapshot() for alias, store in sorted(stores.items())},
+    }
+    return picture
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DUALQUEUE":
+        conf.clear_cache()
+        reset()
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="dualqueue.django.registry")
+
+
+def _reset_in_child() -> None:
+    # Another thread may have held _lock at the fork: it would stay held forever in the child.
+    # The parent's results are for tasks that run in the parent; the child starts without them.
+    global _lock, _stores
+    _lock = threading.Lock()
+    _stores = {}
+
+
+os.register_at_fork(after_in_child=_reset_in_child)
