@@ -17,6 +17,7 @@ ANALYSIS_SECONDS = 0.5  # a stand-in for a 30 s Earth Engine call
 
 
 def main(print=print) -> dict[str, object]:
+    # --8<-- [start:two-pools]
     tasks = TaskSystem()  # general=2, site=10: no thread yet
     print(f"created {tasks!r}; threads started so far: none (pools start on first submit)")
 
@@ -37,6 +38,7 @@ def main(print=print) -> dict[str, object]:
     for n in range(3):
         tasks.submit("general", send_reset_email, f"user{n}@example.org")
     tasks["general"].join(timeout=10)
+    # --8<-- [end:two-pools]
     site = tasks.snapshot()["pools"]["site"]
     print(
         f"site pool: {site['running']} running, {site['queued']} queued (simulated {ANALYSIS_SECONDS}s analyses);"
@@ -44,10 +46,12 @@ def main(print=print) -> dict[str, object]:
     )
 
     # -- a debounced burst of uploads -----------------------------------------------
+    # --8<-- [start:debounce]
     rebuilds: list[list[str]] = []
     index = tasks.debouncer("search-index", rebuilds.append, wait=0.2)
     for n in range(50):
         index.trigger(f"doc-{n}")
+    # --8<-- [end:debounce]
     print(f"50 uploads triggered the index; pending={index.pending}, runs so far={len(rebuilds)}")
     deadline = time.monotonic() + 10
     while (index.pending or index.running or not rebuilds) and time.monotonic() < deadline:
@@ -56,6 +60,7 @@ def main(print=print) -> dict[str, object]:
     print(f"after 0.2 s of quiet: {len(rebuilds)} rebuild with {len(rebuilds[0])} documents")
 
     # -- a retry on the general pool ---------------------------------------------------
+    # --8<-- [start:retry]
     attempts: list[float] = []
 
     @Retry(attempts=3, base_delay=0.05, jitter=0, retry_on=(TimeoutError,))
@@ -65,12 +70,14 @@ def main(print=print) -> dict[str, object]:
             raise TimeoutError("quota exceeded (simulated)")
 
     tasks.submit("general", flaky_quota_call)
+    # --8<-- [end:retry]
     tasks["general"].join(timeout=10)
     print(f"a task failed twice with a simulated quota error and succeeded on attempt {len(attempts)}")
 
     # -- the status picture, then shutdown --------------------------------------------
     release.set()
     tasks.join(timeout=10)
+    # --8<-- [start:shutdown]
     snapshot = tasks.snapshot()
     for name, pool in snapshot["pools"].items():
         print(
@@ -78,6 +85,7 @@ def main(print=print) -> dict[str, object]:
             f" retried={pool['retried']} alive_workers={pool['alive_workers']}/{pool['workers']}"
         )
     report = tasks.shutdown(timeout=5)
+    # --8<-- [end:shutdown]
     print(f"shutdown: finished={report.finished} dropped={list(report.dropped)} complete={report.complete}")
     abridged = json.dumps({"pid": snapshot["pid"], "general": snapshot["pools"]["general"]})[:200]
     print("status JSON (abridged):", abridged)
