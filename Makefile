@@ -39,7 +39,7 @@ pytest: $(STAMP)
 	$(BIN)/coverage report --fail-under=95
 
 docs-build: $(STAMP)
-	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --site-dir .site; fi
+	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site; fi
 
 test: lint typecheck browser pytest docs-build
 
@@ -55,7 +55,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
 docs: $(STAMP)
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
 	rm -rf $(VENV) .site .coverage htmlcov

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import doctest
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,6 +393,24 @@ def _named_in_tests(root: Path, relative: str, tests: str, skip: tuple[str, ...]
     return False
 
 
+EXERCISE_FILE = re.compile(r"^exercises/(?P<id>ex\d\d_[a-z0-9_]+)/")
+
+
+def _run_by_exercise_checker(root: Path, relative: str, reached: set[Path]) -> bool:
+    # Exercise folders are not imported by name: exercises.checker runs each one's tests
+    # (in a pytest process of its own) against its starter and its solution, loaded by path.
+    # A file in an exercise folder counts if the exercise is in the manifest and a test
+    # drives the checker.
+    match = EXERCISE_FILE.match(relative)
+    checker = module_path(root, "exercises.checker")
+    manifest = root / "exercises/manifest.toml"
+    if not match or checker is None or checker.resolve() not in reached or not manifest.is_file():
+        return False
+    with manifest.open("rb") as file:
+        listed = {entry.get("id") for entry in tomllib.load(file).get("exercise", [])}
+    return match["id"] in listed
+
+
 def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...] = ("tests/docs",)) -> list[str]:
     """Included files that no test imports, runs or names."""
     found, _ = all_includes(root)
@@ -401,6 +420,8 @@ def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...]
         path = root / relative
         if not path.is_file():
             continue  # reported by unresolved_includes
+        if _run_by_exercise_checker(root, relative, reached):
+            continue
         if path.suffix == ".py":
             if path.resolve() not in reached:
                 name = module_name(root, path)

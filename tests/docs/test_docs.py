@@ -153,6 +153,33 @@ def test_an_included_module_that_no_test_reaches_is_reported(tmp_path: Path) -> 
     ]
 
 
+def test_exercise_files_count_when_the_checker_runs_their_exercise(tmp_path: Path) -> None:
+    section = f"""
+        {marker("start", "s")}
+        VALUE = 1
+        {marker("end", "s")}
+        """
+    files = {
+        "exercises/__init__.py": "",
+        "exercises/checker.py": "def check(exercise, implementation): ...\n",
+        "exercises/manifest.toml": '[[exercise]]\nid = "ex01_listed"\n',
+        "exercises/ex01_listed/solution/worker.py": section,
+        "exercises/ex02_unlisted/solution/worker.py": section,
+        "tests/__init__.py": "",
+        "tests/test_nothing.py": "def test_it():\n    assert True\n",
+        "docs/index.md": "\n".join(
+            include(f"exercises/{name}/solution/worker.py:s") for name in ("ex01_listed", "ex02_unlisted")
+        ),
+    }
+    root = write(tmp_path, files)
+    assert len(checks.unexercised_includes(root)) == 2, "no test drives the checker: neither counts"
+    (root / "tests/test_exercises.py").write_text("from exercises.checker import check\n", encoding="utf-8")
+    assert checks.unexercised_includes(root) == [
+        "exercises/ex02_unlisted/solution/worker.py (not an importable module) is included in the docs"
+        " but no test imports or runs it"
+    ]
+
+
 def test_module_names_follow_the_import_roots() -> None:
     assert checks.module_name(ROOT, ROOT / "reference/dualqueue/pool.py") == "dualqueue.pool"
     assert checks.module_name(ROOT, ROOT / "chapters/ch03_pool/pool.py") == "chapters.ch03_pool.pool"
