@@ -1,0 +1,1 @@
+"""Exercise 5: fix the racy counter (chapter 6)."""

@@ -1,0 +1,1 @@
+"""Exercise 6: a snapshot whose invariant holds (chapter 6)."""

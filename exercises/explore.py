@@ -1,0 +1,163 @@
+"""Preempt a thread before each instruction it runs in the code under test, one at a time, and look.
+
+The exercises' version of chapter 6's explorer. A lost update needs one thread
+to be switched out between reading a counter and writing it back; on CPython
+3.11 the interpreter almost never does that to ``n += 1`` on its own, so a
+stress test proves nothing. This module does the switching itself.
+
+For step 0, 1, 2, ... a fresh scenario:
+
+1. builds a fresh subject with ``setup()``;
+2. runs ``first(subject)`` in a thread whose tracer stops it just before the
+   step-th bytecode instruction it executes in the code under test (any
+   function defined in ``files``: the learner may split the code as they like);
+3. while it is stopped, runs ``second(subject)`` to the end in the calling
+   thread, unless a lock of the subject is held (``second`` would have to wait
+   for it, so that preemption cannot happen; ``second`` then runs afterwards);
+4. lets ``first`` finish and records where it was stopped, and the subject.
+
+The exploration ends at the first step that ``first`` never reaches. Every
+instruction is visited exactly once, so the verdict never depends on timing.
+It covers every way one thread can be preempted once by a complete run of
+another: the shape of every lost update and every torn read.
+"""
+
+from __future__ import annotations
+
+import dis
+import linecache
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Generic, TypeVar
+
+from .support import DEADLOCK
+
+__all__ = ["Preemption", "clearest", "locks_held", "preemptions"]
+
+S = TypeVar("S")
+
+MAX_STEPS = 5_000  # far more instructions than any exercise's code runs in one call
+
+
+@dataclass(frozen=True)
+class Preemption(Generic[S]):
+    """``first`` was stopped before its ``step``-th traced instruction (``where``); ``second`` ran then."""
+
+    step: int
+    where: str
+    waited: bool  # True if a lock was held there, so second could only run afterwards
+    subject: S
+
+
+class _Breakpoint:
+    """Stops the thread just before the ``step``-th instruction it executes in ``files``."""
+
+    def __init__(self, files: frozenset[str], step: int) -> None:
+        self.files, self.step = files, step
+        self.executed = 0
+        self.hit = False
+        self.where = ""
+        self.arrived = threading.Event()  # stopped at the breakpoint, or finished without reaching it
+        self.go = threading.Event()
+
+    def run(self, fn: Callable[[S], object], subject: S) -> None:
+        sys.settrace(self._on_call)  # this thread only
+        try:
+            fn(subject)
+        finally:
+            sys.settrace(None)
+            self.arrived.set()
+
+    def _on_call(self, frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code.co_filename not in self.files:
+            return None  # only the code under test is stepped
+        frame.f_trace_opcodes = True
+        return self._on_instruction
+
+    def _on_instruction(self, frame: FrameType, event: str, arg: object) -> Any:
+        if event == "opcode" and not self.hit:
+            if self.executed == self.step:
+                self.hit = True
+                self.where = _describe(frame)
+                self.arrived.set()
+                self.go.wait(DEADLOCK)
+            self.executed += 1
+        return self._on_instruction
+
+
+def _describe(frame: FrameType) -> str:
+    code = frame.f_code
+    line = frame.f_lineno
+    source = linecache.getline(code.co_filename, line).strip()
+    instruction = next((i for i in dis.get_instructions(code) if i.offset == frame.f_lasti), None)
+    before = f"{instruction.opname} {instruction.argrepr}".strip() if instruction else "?"
+    return f"{code.co_name}() line {line} `{source}`, before {before}"
+
+
+def clearest(found: list[Preemption[S]]) -> Preemption[S]:
+    """The preemption to show a learner: one stopped before a read or a write, if there is one.
+
+    Stopping before a ``POP_TOP`` at the end of a ``with`` block is as real, but
+    "before LOAD_ATTR running" says more to a reader than "before POP_TOP".
+    """
+    for preemption in found:
+        if "before LOAD_" in preemption.where or "before STORE_" in preemption.where:
+            return preemption
+    return found[0]
+
+
+def locks_held(*owners: object) -> bool:
+    """True if any lock-like attribute of ``owners`` (or of their classes' modules) is held by another thread."""
+    for owner in owners:
+        module = sys.modules.get(type(owner).__module__)
+        candidates: Iterable[object] = [*vars(owner).values(), *(vars(module).values() if module else ())]
+        for candidate in candidates:
+            acquire = getattr(candidate, "acquire", None)
+            release = getattr(candidate, "release", None)
+            if isinstance(candidate, type) or not (callable(acquire) and callable(release)):
+                continue
+            try:
+                free = acquire(blocking=False)
+            except TypeError:
+                continue
+            if free:
+                release()
+            else:
+                return True
+    return False
+
+
+def preemptions(
+    setup: Callable[[], S],
+    first: Callable[[S], object],
+    second: Callable[[S], object],
+    *,
+    files: Iterable[str],
+    blocked: Callable[[S], bool] = locks_held,
+) -> list[Preemption[S]]:
+    """Run ``first`` preempted by ``second`` before each instruction ``first`` runs in ``files``; see the module doc."""
+    traced = frozenset(files)
+    explored: list[Preemption[S]] = []
+    for step in range(MAX_STEPS):
+        subject = setup()
+        stop = _Breakpoint(traced, step)
+        thread = threading.Thread(target=stop.run, args=(first, subject), daemon=True)
+        thread.start()
+        if not stop.arrived.wait(DEADLOCK):
+            raise TimeoutError(f"the first call neither stopped nor finished at step {step}")
+        waited = stop.hit and blocked(subject)
+        if stop.hit and not waited:
+            second(subject)  # runs entirely while first is stopped
+        stop.go.set()
+        thread.join(DEADLOCK)
+        if thread.is_alive():
+            raise TimeoutError(f"the first call never finished after being stopped at {stop.where}")
+        if not stop.hit:
+            return explored  # first ran fewer instructions than this: every step is explored
+        if waited:
+            second(subject)  # it would have waited for the lock: it runs after first
+        explored.append(Preemption(step, stop.where, waited, subject))
+    raise RuntimeError(f"the first call ran more than {MAX_STEPS} traced instructions: is it looping?")
