@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import textwrap
 from pathlib import Path
 
@@ -124,6 +125,11 @@ def test_unresolved_includes_are_reported(tmp_path: Path) -> None:
 def test_every_included_file_is_imported_or_run_by_a_test() -> None:
     problems = checks.unexercised_includes(ROOT)
     assert not problems, "\n".join(problems)
+    found, _ = checks.all_includes(ROOT)
+    names = {checks.module_name(ROOT, ROOT / include.path) for include in found} - {None}
+    assert names, "no included file is a module"
+    unimportable = sorted(name for name in names if importlib.util.find_spec(name) is None)
+    assert not unimportable, f"included modules that do not import from the test environment: {unimportable}"
 
 
 def test_an_included_module_that_no_test_reaches_is_reported(tmp_path: Path) -> None:
