@@ -86,9 +86,18 @@ class DualqueueBackend(BaseTaskBackend):
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
-        self.queue_pools = self._queue_pools(params)
+        self._mapped: tuple[conf.DualqueueSettings, dict[str, str]] | None = None
+        self.queue_pools  # noqa: B018  (validate now: a queue without a pool fails at startup)
 
-    def _queue_pools(self, params: Mapping[str, Any]) -> dict[str, str]:
+    @property
+    def queue_pools(self) -> dict[str, str]:
+        """Queue name -> pool name, validated against ``DUALQUEUE["POOLS"]`` (again if that changes)."""
+        settings = conf.get_settings()
+        if self._mapped is None or self._mapped[0] is not settings:
+            self._mapped = (settings, self._map_queues(settings.pools))
+        return self._mapped[1]
+
+    def _map_queues(self, pools: Mapping[str, int]) -> dict[str, str]:
         where = f"TASKS[{self.alias!r}]"
         if not self.queues:
             raise ImproperlyConfigured(
@@ -106,7 +115,6 @@ class DualqueueBackend(BaseTaskBackend):
             raise ImproperlyConfigured(
                 f'{where}["OPTIONS"] has unknown key(s) {unknown_options}; DualqueueBackend takes QUEUE_POOLS only'
             )
-        pools = conf.get_settings().pools
         mapping: dict[str, str] = {}
         for queue in sorted(self.queues):
             pool = explicit.get(queue) or DEFAULT_QUEUE_POOLS.get(queue) or (queue if queue in pools else None)

@@ -21,7 +21,7 @@ queues, results and status (the status shows its pid). The guide says what that 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.apps import AppConfig
@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import conf
 
-__all__ = ["check_dualqueue"]
+__all__ = ["check_dualqueue", "sqlite_messages"]
 
 BACKEND_PATH = "dualqueue.django.backend.DualqueueBackend"
 SQLITE_DEFAULT_TIMEOUT = 5.0  # what sqlite3.connect waits for a lock when no timeout is given
@@ -63,7 +63,7 @@ def check_dualqueue(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
         )
     messages += _check_exit_timeout(dq)
     if ours:
-        messages += _check_sqlite()
+        messages += sqlite_messages(settings.DATABASES)
     token_set = bool(os.environ.get(conf.TOKEN_ENV_VAR))
     if dq.status_access == "token" and not token_set:
         messages.append(
@@ -133,9 +133,10 @@ def _check_exit_timeout(dq: conf.DualqueueSettings) -> list[checks.CheckMessage]
     ]
 
 
-def _check_sqlite() -> list[checks.CheckMessage]:
+def sqlite_messages(databases: Mapping[str, Mapping[str, Any]]) -> list[checks.CheckMessage]:
+    """W002/W003 for each SQLite database in ``databases`` (``settings.DATABASES``)."""
     messages: list[checks.CheckMessage] = []
-    for alias, db in settings.DATABASES.items():
+    for alias, db in databases.items():
         if not str(db.get("ENGINE", "")).endswith("sqlite3"):
             continue
         options = db.get("OPTIONS") or {}
