@@ -22,18 +22,23 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sqlite3
 import sys
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
+import dualqueue
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chapters.broken import UnlockedStatsPool
+from chapters.broken import FixedWindowDebouncer, ForgetfulDebouncer, UnlockedStatsPool
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
 
-from .conftest import Chapter
+from .conftest import FEATURE_VOCABULARY, Chapter
 from .support import DEADLOCK, Gate, boom, unique
 
 
@@ -216,6 +221,345 @@ def test_levels_show_what_runs_and_what_waits_and_the_oldest_wait_grows(chapter:
     chapter.finish(pool)
 
 
+# -- clock -----------------------------------------------------------------
+
+
+@pytest.mark.feature("clock")
+def test_a_fake_clock_runs_what_falls_due_in_order_including_what_callbacks_schedule(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock()
+    fired: list[tuple[str, float]] = []
+
+    def note(label: str) -> Callable[[], None]:
+        return lambda: fired.append((label, clock.now()))
+
+    clock.call_later(5, note("five"))
+    clock.call_later(2, lambda: (note("two")(), clock.call_later(1, note("two+one"))))
+    clock.call_later(5, note("five, scheduled second"))
+    clock.advance(2.5)
+    assert fired == [("two", 2.0)]
+    clock.advance(10)
+    assert fired == [("two", 2.0), ("two+one", 3.0), ("five", 5.0), ("five, scheduled second", 5.0)]
+    assert clock.now() == 12.5
+
+
+@pytest.mark.feature("clock")
+def test_a_cancelled_call_never_runs_and_a_negative_delay_is_refused(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock()
+    fired: list[int] = []
+    handle = clock.call_later(1, lambda: fired.append(1))
+    handle.cancel()
+    clock.advance(5)
+    assert fired == []
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError, match="delay"):
+            clock.call_later(bad, lambda: None)
+        with pytest.raises(ValueError, match="delay"):
+            chapter.module.SystemClock().call_later(bad, lambda: None)
+
+
+@pytest.mark.feature("clock")
+def test_a_system_clock_runs_every_call_on_one_thread_of_its_own_in_due_order(chapter: Chapter) -> None:
+    clock = chapter.module.SystemClock()
+    ran: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def record(label: str) -> Callable[[], None]:
+        return lambda: ran.append((label, threading.current_thread().name))
+
+    def schedule_three() -> None:
+        # Scheduled from the clock's own thread, so all three are in before it looks again:
+        # their order is decided by due time alone, not by how fast this test runs.
+        clock.call_later(0.02, lambda: (record("third")(), done.set()))
+        clock.call_later(0.01, record("second"))
+        clock.call_later(0.0, record("first"))
+
+    clock.call_later(0, schedule_three)
+    assert done.wait(DEADLOCK)
+    assert [label for label, _ in ran] == ["first", "second", "third"]
+    threads = {name for _, name in ran}
+    assert len(threads) == 1 and threading.current_thread().name not in threads
+
+
+@pytest.mark.feature("clock", "snapshot")
+def test_a_pools_times_and_ages_come_from_its_clock(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock(wall_start=1_700_000_000.0)
+    pool = chapter.module.WorkerPool(unique(), workers=1, clock=clock)
+    gate = Gate()
+    try:
+        pool.submit(gate.task)
+        assert gate.wait_until_entered(1)
+        clock.advance(30)
+        pool.submit(gate.task)
+        clock.advance(600)
+        s = pool.snapshot()
+    finally:
+        gate.open()
+    assert s["oldest_queued_seconds"] == 600.0
+    assert s["oldest_running_seconds"] == 630.0
+    assert s["last_submitted_at"] == "2023-11-14T22:13:50.000+00:00"  # wall_start + 30 s
+    chapter.finish(pool)
+
+
+# -- debouncer -------------------------------------------------------------
+
+
+# --8<-- [start:burst-model]
+def expected_runs(times: list[float], wait: float, max_wait: float | None) -> list[tuple[float, list[int]]]:
+    """The model: (run time, items) for each burst of triggers at ``times`` (item i triggered at times[i])."""
+    runs: list[tuple[float, list[int]]] = []
+    items: list[int] = []
+    first = last = 0.0
+    for i, t in enumerate(times):
+        if items and t >= _due(first, last, wait, max_wait):  # the window closed before this trigger
+            runs.append((_due(first, last, wait, max_wait), items))
+            items = []
+        if not items:
+            first = t
+        last = t
+        items.append(i)
+    if items:
+        runs.append((_due(first, last, wait, max_wait), items))
+    return runs
+
+
+def _due(first: float, last: float, wait: float, max_wait: float | None) -> float:
+    return last + wait if max_wait is None else min(last + wait, first + max_wait)
+# --8<-- [end:burst-model]
+
+
+# --8<-- [start:burst-check]
+def observed_runs(
+    chapter: Chapter, gaps: list[int], wait: float, max_wait: float | None
+) -> list[tuple[float, list[int]]]:
+    """Trigger item i after gaps[i] seconds of fake time, then let everything settle; return the runs."""
+    clock = chapter.module.FakeClock()
+    runs: list[tuple[float, list[int]]] = []
+    debouncer = chapter.module.Debouncer(
+        lambda batch: runs.append((clock.now(), list(batch))), wait=wait, max_wait=max_wait, clock=clock
+    )
+    for i, gap in enumerate(gaps):
+        clock.advance(gap)
+        debouncer.trigger(i)
+    clock.advance(10 * (wait + (max_wait or 0)) + 1)
+    assert not debouncer.pending
+    return runs
+
+
+def check_runs_are_the_bursts(chapter: Chapter, gaps: list[int], wait: int, max_wait: int | None = None) -> None:
+    times = [float(sum(gaps[: i + 1])) for i in range(len(gaps))]
+    runs = observed_runs(chapter, gaps, wait, max_wait)
+    assert runs == expected_runs(times, wait, max_wait), f"triggers at {times}, wait={wait}: runs {runs}"
+    assert [item for _, batch in runs for item in batch] == list(range(len(gaps))), "an item was lost or reordered"
+# --8<-- [end:burst-check]
+
+
+gap_lists = st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=25)
+
+
+@pytest.mark.feature("debouncer", "clock")
+@pytest.mark.parametrize(
+    ("gaps", "wait"),
+    [([0], 15), ([0, 5, 5, 5], 15), ([0, 14, 14, 14, 15, 0], 15), ([0, 20, 20], 15), ([0, 0, 0], 1)],
+    ids=["one", "burst", "burst-then-gap", "three-bursts", "same-instant"],
+)
+def test_runs_are_exactly_the_bursts_each_at_its_last_trigger_plus_wait(
+    chapter: Chapter, gaps: list[int], wait: int
+) -> None:
+    check_runs_are_the_bursts(chapter, gaps, wait)
+
+
+@pytest.mark.feature("debouncer", "clock")
+@given(gaps=gap_lists, wait=st.integers(min_value=1, max_value=20))
+@settings(max_examples=30)
+def test_for_any_triggers_the_runs_are_the_bursts(chapter: Chapter, gaps: list[int], wait: int) -> None:
+    check_runs_are_the_bursts(chapter, gaps, wait)
+
+
+@pytest.mark.feature("debouncer", "clock")
+@given(gaps=gap_lists, wait=st.integers(min_value=1, max_value=20), extra=st.integers(min_value=0, max_value=30))
+@settings(max_examples=30)
+def test_with_max_wait_no_item_waits_longer_than_max_wait(
+    chapter: Chapter, gaps: list[int], wait: int, extra: int
+) -> None:
+    check_runs_are_the_bursts(chapter, gaps, wait, wait + extra)
+    times = [float(sum(gaps[: i + 1])) for i in range(len(gaps))]
+    for run_at, batch in observed_runs(chapter, gaps, wait, wait + extra):
+        assert run_at - times[batch[0]] <= wait + extra, "an item waited longer than max_wait"
+
+
+# --8<-- [start:never-settles]
+@pytest.mark.feature("debouncer", "clock")
+def test_a_steady_stream_postpones_a_plain_debounce_forever_and_max_wait_bounds_it(chapter: Chapter) -> None:
+    def runs_in_an_hour_of_uploads_every_10_seconds(max_wait: float | None) -> list[float]:
+        clock = chapter.module.FakeClock()
+        runs: list[float] = []
+        index = chapter.module.Debouncer(lambda batch: runs.append(clock.now()), wait=15, max_wait=max_wait,
+                                         clock=clock)
+        for _ in range(360):
+            index.trigger("upload")
+            clock.advance(10)
+        return runs
+
+    assert runs_in_an_hour_of_uploads_every_10_seconds(max_wait=None) == [], "the window settled mid-stream"
+    bounded = runs_in_an_hour_of_uploads_every_10_seconds(max_wait=60)
+    assert bounded == [60.0 * k for k in range(1, 61)], bounded
+# --8<-- [end:never-settles]
+
+
+# --8<-- [start:single-flight]
+def check_single_flight(chapter: Chapter, before: int, during: int) -> None:
+    """``before`` triggers, a run that blocks, ``during`` triggers meanwhile: exactly one follow-up, no overlap."""
+    clock = chapter.module.FakeClock()
+    pool = chapter.module.WorkerPool(unique("index"), workers=4, clock=clock)  # 4 workers: overlap is possible
+    gate = Gate()
+    batches: list[list[int]] = []
+    in_flight = max_in_flight = 0
+    lock = threading.Lock()
+
+    def rebuild(batch: list[int]) -> None:
+        nonlocal in_flight, max_in_flight
+        with lock:
+            in_flight += 1
+            max_in_flight = max(max_in_flight, in_flight)
+        if not batches:
+            gate.task()  # the first rebuild is slow
+        with lock:
+            in_flight -= 1
+            batches.append(list(batch))
+
+    index = chapter.module.Debouncer(rebuild, wait=15, pool=pool, clock=clock)
+    items = iter(range(100))
+    try:
+        for _ in range(before):
+            index.trigger(next(items))
+        clock.advance(15)
+        assert gate.wait_until_entered(1), "the first rebuild never started"
+        for _ in range(during):
+            clock.advance(4)
+            index.trigger(next(items))
+        clock.advance(60)  # every window has elapsed while the first rebuild is still running
+        assert index.running, "the first rebuild is not shown as running"
+        assert index.pending == (during > 0), "the triggers during the run are not pending for a follow-up"
+    finally:
+        gate.open()
+    assert pool.join(DEADLOCK)
+    clock.advance(60)
+    assert pool.join(DEADLOCK)
+    assert max_in_flight == 1, "two rebuilds ran at once"
+    assert [item for batch in batches for item in batch] == list(range(before + during)), batches
+    assert len(batches) == 1 + (during > 0), f"{len(batches)} runs for one burst and {during} triggers during it"
+    chapter.finish(pool)
+# --8<-- [end:single-flight]
+
+
+@pytest.mark.feature("debouncer", "clock")
+@pytest.mark.parametrize(("before", "during"), [(1, 0), (3, 1), (2, 7)])
+def test_triggers_during_a_run_get_exactly_one_follow_up_and_runs_never_overlap(
+    chapter: Chapter, before: int, during: int
+) -> None:
+    check_single_flight(chapter, before, during)
+
+
+@pytest.mark.feature("debouncer", "clock")
+def test_flush_runs_the_pending_batch_now_and_cancel_drops_and_counts_it(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock()
+    runs: list[list[str]] = []
+    index = chapter.module.Debouncer(runs.append, wait=15, clock=clock)
+    assert index.flush() is False and index.cancel() == 0
+    index.trigger("a")
+    index.trigger("b")
+    assert index.pending and index.flush() is True
+    assert runs == [["a", "b"]] and not index.pending
+    index.trigger("c")
+    assert index.cancel() == 1
+    clock.advance(100)
+    assert runs == [["a", "b"]], "a cancelled batch ran"
+    s = index.snapshot()
+    assert (s["triggers"], s["runs"], s["delivered"], s["dropped"], s["pending"]) == (3, 1, 2, 1, False)
+    assert json.loads(json.dumps(s)) == s
+
+
+@pytest.mark.feature("debouncer", "clock")
+def test_a_failing_run_is_counted_and_never_leaves_the_guard_stuck(
+    chapter: Chapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = chapter.module.FakeClock()
+    runs: list[list[int]] = []
+
+    def rebuild(batch: list[int]) -> None:
+        runs.append(batch)
+        if len(runs) == 1:
+            raise sqlite3.OperationalError("database is locked")
+
+    index = chapter.module.Debouncer(rebuild, wait=15, clock=clock)
+    with caplog.at_level("ERROR", logger="dualqueue"):
+        index.trigger(1)
+        clock.advance(15)
+    assert not index.running, "the single-flight guard is still held after a failed run"
+    index.trigger(2)
+    clock.advance(15)
+    assert runs == [[1], [2]]
+    s = index.snapshot()
+    assert (s["runs"], s["failed_runs"], s["last_error"]["type"]) == (2, 1, "sqlite3.OperationalError")
+    assert any(r.exc_info for r in caplog.records), "the failed run was not logged with its traceback"
+
+
+@pytest.mark.feature("debouncer", "clock")
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [({"wait": -1}, ValueError), ({"wait": float("nan")}, ValueError), ({"wait": 15, "max_wait": 10}, ValueError),
+     ({"fn": "rebuild"}, TypeError), ({"pool": "general"}, TypeError)],
+    ids=["negative-wait", "nan-wait", "max-wait-below-wait", "not-callable", "pool-by-name"],
+)
+def test_bad_debouncer_settings_fail_at_construction(chapter: Chapter, kwargs: dict[str, Any], error: type) -> None:
+    arguments: dict[str, Any] = {"fn": print, "clock": chapter.module.FakeClock(), **kwargs}
+    with pytest.raises(error):
+        chapter.module.Debouncer(**arguments)
+
+
+@pytest.mark.feature("debouncer", "clock")
+def test_a_burst_moves_one_timer_instead_of_scheduling_one_per_trigger(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock()
+    scheduled = 0
+    call_later = clock.call_later
+
+    def counting(delay: float, fn: Callable[[], object]) -> Any:
+        nonlocal scheduled
+        scheduled += 1
+        return call_later(delay, fn)
+
+    clock.call_later = counting
+    runs: list[list[int]] = []
+    index = chapter.module.Debouncer(runs.append, wait=15, clock=clock)
+    for n in range(500):
+        index.trigger(n)
+        clock.advance(1)
+    clock.advance(15)
+    assert runs == [list(range(500))]
+    assert scheduled <= 40, f"{scheduled} timers for 500 triggers"
+
+
+@pytest.mark.feature("debouncer", "clock", "task_system", "snapshot")
+def test_a_system_debouncer_runs_on_its_pool_and_shows_in_the_snapshot(chapter: Chapter) -> None:
+    clock = chapter.module.FakeClock()
+    tasks = chapter.module.TaskSystem(general=1, site=1, clock=clock)
+    ran_on: list[str] = []
+    index = tasks.debouncer("search-index", lambda batch: ran_on.append(threading.current_thread().name), wait=15)
+    with pytest.raises(ValueError, match="already exists"):
+        tasks.debouncer("search-index", print)
+    with pytest.raises(KeyError, match="pools are"):
+        tasks.debouncer("other", print, pool="email")
+    index.trigger(1)
+    index.trigger(2)
+    shown = tasks.snapshot()["debouncers"]["search-index"]
+    assert (shown["pending"], shown["pending_items"], shown["next_run_in"], shown["pool"]) == (True, 2, 15.0, "general")
+    clock.advance(15)
+    assert tasks.join(DEADLOCK)
+    assert len(ran_on) == 1 and ran_on[0].startswith("dualqueue-general-")
+    assert tasks.snapshot()["pools"]["general"]["succeeded"] == 1
+    chapter.finish(tasks)
+
+
 # -- the suite can fail ----------------------------------------------------
 
 
@@ -224,4 +568,22 @@ def test_the_suite_catches_counting_without_the_mutex(unlocked: type) -> None:
     chapter = broken_chapter("unlocked", {"stats", "snapshot"}, WorkerPool=unlocked)
     with pytest.raises(AssertionError, match="a count was lost"):
         test_no_preemption_of_a_finishing_worker_loses_a_count_or_tears_a_snapshot(chapter)
+
+
+def reference_with(**exports: object) -> Chapter:
+    """The reference core with some of its names replaced by broken variants."""
+    names = {name: getattr(dualqueue, name) for name in dualqueue.__all__}
+    return broken_chapter("broken", set(FEATURE_VOCABULARY - {"priority"}), **{**names, **exports})
+
+
+def test_the_suite_catches_a_debounce_window_that_does_not_restart() -> None:
+    throttle = reference_with(Debouncer=FixedWindowDebouncer)
+    with pytest.raises(AssertionError, match="triggers at"):
+        check_runs_are_the_bursts(throttle, [0, 5, 5, 5], 15)
+
+
+def test_the_suite_catches_a_debouncer_that_drops_triggers_during_a_run() -> None:
+    forgetful = reference_with(Debouncer=ForgetfulDebouncer)
+    with pytest.raises(AssertionError, match="not pending for a follow-up"):
+        check_single_flight(forgetful, 2, 7)
 
