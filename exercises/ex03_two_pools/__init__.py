@@ -1,0 +1,1 @@
+"""Exercise 3: isolation with two pools (chapter 5)."""

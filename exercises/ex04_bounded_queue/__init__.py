@@ -1,0 +1,1 @@
+"""Exercise 4: a bounded queue that says no at the caller (chapter 5)."""
