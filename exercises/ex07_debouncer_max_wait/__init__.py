@@ -1,0 +1,1 @@
+"""Exercise 7: max_wait for the debouncer (chapter 7)."""

@@ -1,0 +1,78 @@
+"""A trailing-edge debouncer: a burst of triggers, one run with every item of the burst.
+
+Exercise 7. Each ``trigger(item)`` restarts the quiet window, so a stream of
+uploads that never pauses for ``wait`` seconds postpones the index rebuild
+forever. ``max_wait`` is accepted and ignored. Make it bound how long a batch
+can wait (see README.md).
+
+Time is injected: the debouncer reads ``clock.now()`` and schedules with
+``clock.call_later(delay, fn)``, so the checks drive it with a ``FakeClock``.
+Runs happen inline, on the clock's callback.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from dualqueue import Clock, Handle, SystemClock
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+class Debouncer:
+    """Collapse bursts of ``trigger(item)`` into single ``fn(batch)`` runs."""
+
+    def __init__(
+        self,
+        fn: Callable[[list[Any]], object],
+        wait: float = 15.0,
+        max_wait: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.fn = fn
+        self.wait = _seconds("wait", wait)
+        # TODO: max_wait is None, or a finite number >= wait (a ValueError otherwise).
+        self.max_wait = max_wait
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        # Guards _batch, _timer and _first_at. Never held while fn runs.
+        self._lock = threading.Lock()
+        self._batch: list[Any] = []
+        self._timer: Handle | None = None
+        self._first_at: float | None = None  # when the pending batch's first trigger came; None if nothing pending
+
+    # --8<-- [start:trigger]
+    def trigger(self, item: Any = None) -> None:
+        """Add ``item`` (unless None) to the pending batch and restart the quiet window."""
+        with self._lock:
+            now = self.clock.now()
+            if item is not None:
+                self._batch.append(item)
+            if self._first_at is None:
+                self._first_at = now
+            if self._timer is not None:
+                self._timer.cancel()
+            # TODO: the run is due `wait` after this trigger, but never later than `max_wait`
+            #       after the batch's first trigger.
+            due = now + self.wait
+            self._timer = self.clock.call_later(due - now, self._fire)
+    # --8<-- [end:trigger]
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            batch, self._batch = self._batch, []
+            self._first_at = None
+        self.fn(batch)
+
+    @property
+    def pending(self) -> bool:
+        """True while a batch waits for its run."""
+        with self._lock:
+            return self._first_at is not None
