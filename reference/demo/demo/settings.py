@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "esg.middleware.BodySizeLimitMiddleware",  # first: refuses an oversized body before anything reads it
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,8 +96,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -141,6 +143,30 @@ GEE_PROJECT = os.environ.get("GEE_PROJECT", "")
 GEE_SERVICE_ACCOUNT_KEY = os.environ.get("GEE_SERVICE_ACCOUNT_KEY", "")  # path to a JSON key file
 GEE_DRY_RUN_SECONDS = float(os.environ.get("GEE_DRY_RUN_SECONDS", "0"))
 GEE_MAX_CONCURRENT = int(os.environ.get("GEE_MAX_CONCURRENT", "8"))
+
+# Earth Engine results are cached (live mode only) by the hash of the computation graph.
+GEE_CACHE_SECONDS = float(os.environ.get("GEE_CACHE_SECONDS", "3600"))
+
+# The demo's own limits, each checked where the input enters (see the apps' modules).
+SITE_MAX_BODY_BYTES = int(os.environ.get("SITE_MAX_BODY_BYTES", str(1_000_000)))
+SITE_MAX_VERTICES = int(os.environ.get("SITE_MAX_VERTICES", "10000"))
+SITE_MAX_AREA_KM2 = float(os.environ.get("SITE_MAX_AREA_KM2", "10000"))
+DOCUMENTS_MAX_BYTES = int(os.environ.get("DOCUMENTS_MAX_BYTES", str(5 * 1024 * 1024)))
+DOCUMENTS_INDEX_PATH = os.environ.get("DOCUMENTS_INDEX_PATH", "")  # empty: MEDIA_ROOT/search-index.sqlite3
+DOCUMENTS_INDEX_WAIT = float(os.environ.get("DOCUMENTS_INDEX_WAIT", "15"))
+DOCUMENTS_INDEX_MAX_WAIT = float(os.environ.get("DOCUMENTS_INDEX_MAX_WAIT", "60"))
+# Password resets per hour: per address asked for, and per client address. The counts live in the
+# cache below, which is per process: with several gunicorn workers, each keeps its own counts
+# (a shared cache such as Redis or the database cache makes them global).
+PASSWORD_RESET_LIMITS = {
+    "per_email": (int(os.environ.get("RESET_LIMIT_PER_EMAIL", "5")), 3600),
+    "per_ip": (int(os.environ.get("RESET_LIMIT_PER_IP", "20")), 3600),
+}
+# The ceiling on any request body (esg.middleware); each endpoint has its own, smaller limit.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "esg-demo"}}
+# The JSON API answers a failed CSRF check in JSON (browsers still get Django's page).
+CSRF_FAILURE_VIEW = "esg.jsonapi.csrf_failure"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,68 @@
+"""Django's own login and password-reset views, with the demo's templates and two changes to reset.
+
+* The form is ``QueuedPasswordResetForm``: the email goes out from the general pool.
+* Rate limits (``PASSWORD_RESET_LIMITS``, per hour by default): every POST counts against the
+  client's IP address, every well-formed one also against the address asked for. Over either
+  limit the answer is ``429`` with the same page whether the address has an account or not.
+  The client's IP is ``REMOTE_ADDR``: behind a reverse proxy, set it from the proxy's header in
+  the proxy or a middleware you trust, never from a header any client can send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse_lazy
+
+from esg.jsonapi import setting
+
+from . import ratelimit
+from .forms import QueuedPasswordResetForm
+
+DEFAULT_LIMITS = {"per_email": (5, 3600), "per_ip": (20, 3600)}
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "/"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = QueuedPasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.get_form()
+        valid = form.is_valid()
+        limits = {**DEFAULT_LIMITS, **setting("PASSWORD_RESET_LIMITS", {})}
+        ip = request.META.get("REMOTE_ADDR") or "unknown"
+        allowed = ratelimit.allow(ratelimit.key_for("reset-ip", ip), *limits["per_ip"])
+        if valid:
+            email = form.cleaned_data["email"].strip().lower()
+            allowed = ratelimit.allow(ratelimit.key_for("reset-email", email), *limits["per_email"]) and allowed
+        if not allowed:
+            return render(request, "accounts/password_reset_limited.html", status=429)
+        return self.form_valid(form) if valid else self.form_invalid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

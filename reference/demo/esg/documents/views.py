@@ -1,0 +1,146 @@
+"""Uploads (an HTML form and a JSON endpoint) and search; login required for all of them.
+
+=============================  ======  ===================================================
+``/documents/``                GET     your documents and the upload form
+``/documents/``                POST    multipart ``file`` (the form) -> redirect, or the form with the error
+``/documents/api/``            GET     your documents, JSON
+``/documents/api/``            POST    ``{"filename", "content_base64"}`` -> 201 ``{"id", ...}``
+``/documents/search/?q=``      GET     search page
+``/documents/api/search/?q=``  GET     ``{"query", "hits": [...], "index": {...}}``
+=============================  ======  ===================================================
+
+Every accepted upload triggers the ``documents-index`` debouncer on commit; the index is rebuilt
+once per burst, so a new document is searchable about ``DOCUMENTS_INDEX_WAIT`` seconds after
+the last upload of its burst, and the search page says when the index was built.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from esg.jsonapi import ApiError, json_endpoint, read_json, setting
+
+from . import search as index
+from .models import Document
+from .uploads import Upload, UploadError, accept
+
+logger = logging.getLogger("esg.documents")
+
+
+def _max_bytes() -> int:
+    return int(setting("DOCUMENTS_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def store(owner: Any, upload: Upload, data: bytes) -> Document:
+    """Save the file and its row together; the index rebuild is triggered once they are committed."""
+    document = Document(
+        owner=owner, title=upload.title, kind=upload.kind, size=upload.size, sha256=upload.sha256, text=upload.text
+    )
+    with transaction.atomic():
+        document.file.save(upload.stored_name, ContentFile(data), save=False)
+        try:
+            document.save()
+        except BaseException:
+            document.file.delete(save=False)  # no file without its row
+            raise
+        transaction.on_commit(functools.partial(_schedule_index, document.pk))
+    return document
+
+
+def _schedule_index(document_id: int) -> None:
+    try:
+        index.index_debouncer().trigger(document_id)
+    except Exception:  # a closed system at shutdown: the next rebuild will include this document
+        logger.exception("document %s stored, but the index rebuild could not be scheduled", document_id)
+
+
+def _document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "title": document.title,
+        "kind": document.kind,
+        "size": document.size,
+        "sha256": document.sha256,
+        "uploaded": document.uploaded.isoformat(),
+    }
+
+
+@login_required
+def upload_page(request: HttpRequest) -> HttpResponse:
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            file = request.FILES.get("file")
+            if file is None:
+                raise UploadError(400, "choose a file to upload")
+            if file.size is not None and file.size > _max_bytes():  # before reading it into memory
+                raise UploadError(413, f"the file is {file.size} bytes; the limit is {_max_bytes()}")
+            data = file.read()
+            store(request.user, accept(file.name, data, max_bytes=_max_bytes()), data)
+            return redirect("documents:upload")
+        except UploadError as exc:
+            error, status = exc.message, exc.status
+    elif request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    documents = Document.objects.filter(owner=request.user)[:100]
+    context = {
+        "documents": documents,
+        "error": error,
+        "max_mb": _max_bytes() / (1024 * 1024),
+        "index_wait": setting("DOCUMENTS_INDEX_WAIT", 15.0),
+    }
+    return render(request, "documents/index.html", context, status=status)
+
+
+@json_endpoint
+def api(request: HttpRequest) -> JsonResponse:
+    if request.method == "GET":
+        return JsonResponse({"documents": [_document_json(d) for d in Document.objects.filter(owner=request.user)]})
+    if request.method != "POST":
+        raise ApiError(405, f"method {request.method} is not allowed here; use GET or POST")
+    limit = _max_bytes()
+    body = read_json(request, max_bytes=(limit + 2) // 3 * 4 + 64 * 1024)  # base64 is 4/3 of the bytes
+    if not isinstance(body, dict) or set(body) != {"filename", "content_base64"}:
+        raise ApiError(400, 'the body must be a JSON object: {"filename": ..., "content_base64": ...}')
+    content = body["content_base64"]
+    if not isinstance(content, str):
+        raise ApiError(400, "content_base64 must be a string")
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "content_base64 is not valid base64") from None
+    try:
+        upload = accept(body["filename"], data, max_bytes=limit)
+    except UploadError as exc:
+        raise ApiError(exc.status, exc.message) from None
+    document = store(request.user, upload, data)
+    return JsonResponse(_document_json(document), status=201)
+
+
+@login_required
+def search_page(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    hits = index.search(request.user.pk, query)
+    context = {"query": query, "hits": hits, "index": index.index_status()}
+    return render(request, "documents/search.html", context)
+
+
+@json_endpoint
+def search_api(request: HttpRequest) -> JsonResponse:
+    if request.method != "GET":
+        raise ApiError(405, f"method {request.method} is not allowed here; use GET")
+    query = request.GET.get("q", "")
+    hits = index.search(request.user.pk, query)
+    return JsonResponse(
+        {"query": query, "hits": [h.__dict__ for h in hits], "index": index.index_status()},
+    )

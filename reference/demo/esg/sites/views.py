@@ -1,0 +1,197 @@
+"""The sites API (JSON; session login and CSRF token, see ``esg.jsonapi``).
+
+=========================================  ======  =================================================
+``/sites/``                                GET     your sites (and the ``csrftoken`` cookie)
+``/sites/``                                POST    ``{"name", "geometry"}`` -> 201 ``{"id", "url"}``
+``/sites/<id>/``                           GET     one of your sites
+``/sites/<id>/analyses/``                  POST    optional ``{"start", "end"}`` -> 202 ``{"result_id", "status_url"}``
+``/sites/<id>/analyses/<result_id>/``      GET     ``{"status", "result"}`` or ``{"status", "errors"}``
+=========================================  ======  =================================================
+
+Another user's site, a site or result id that does not exist, and a result id that belongs to
+another site all get the same 404: the API does not say which ids exist. Ids are taken from the
+URL as text and parsed here, so a malformed id is a JSON 404 too, not Django's HTML page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from esg.jsonapi import ApiError, json_endpoint, read_json, setting
+
+from . import earth_engine
+from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
+from .models import Analysis, Site
+from .tasks import analyse_site
+
+logger = logging.getLogger("esg.sites")
+
+NAME_MAX = 200
+# Sentinel-2 surface reflectance (L2A) is archived globally from this date.
+S2_SR_FIRST_DAY = datetime.date(2017, 3, 28)
+MAX_WINDOW_DAYS = 5 * 366
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_vertices=int(setting("SITE_MAX_VERTICES", 10_000)),
+        max_area_km2=float(setting("SITE_MAX_AREA_KM2", 10_000.0)),
+    )
+
+
+def _allow(request: HttpRequest, *methods: str) -> None:
+    if request.method not in methods:
+        raise ApiError(405, f"method {request.method} is not allowed here; use {' or '.join(methods)}")
+
+
+def _own_site(request: HttpRequest, site_id: str) -> Site:
+    # Digits only, and within a 64-bit key: int() would accept " 7", "+7" and "7_0", and SQLite
+    # raises OverflowError for a larger number.
+    pk = int(site_id) if site_id.isascii() and site_id.isdigit() and len(site_id) <= 18 else None
+    site = Site.objects.filter(pk=pk, owner=request.user).first() if pk is not None else None
+    if site is None:
+        raise ApiError(404, f"no site {site_id!r} among yours")
+    return site
+
+
+def _site_json(site: Site) -> dict[str, Any]:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "area_km2": round(site.area_km2, 6),
+        "created": site.created.isoformat(),
+        "url": reverse("sites:detail", args=[site.id]),
+    }
+
+
+@ensure_csrf_cookie
+@json_endpoint
+def site_list(request: HttpRequest) -> JsonResponse:
+    _allow(request, "GET", "POST")
+    if request.method == "GET":
+        return JsonResponse({"sites": [_site_json(site) for site in Site.objects.filter(owner=request.user)]})
+
+    body = read_json(request, max_bytes=int(setting("SITE_MAX_BODY_BYTES", 1_000_000)))
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object: {"name": ..., "geometry": {GeoJSON Polygon}}')
+    unknown = sorted(set(body) - {"name", "geometry"})
+    if unknown:
+        raise ApiError(400, f"unknown fields: {', '.join(unknown)[:200]}; expected name and geometry")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "name must be a non-empty string")
+    name = name.strip()
+    if len(name) > NAME_MAX or not name.isprintable():
+        raise ApiError(400, f"name must be at most {NAME_MAX} printable characters")
+    if "geometry" not in body:
+        raise ApiError(400, "geometry is required: a GeoJSON Polygon")
+    try:
+        geometry = validate_polygon(body["geometry"], _limits())
+    except GeometryError as exc:
+        raise ApiError(400, f"geometry: {exc}") from None
+    site = Site.objects.create(
+        name=name, geometry=geometry, area_km2=polygon_area_km2(geometry["coordinates"]), owner=request.user
+    )
+    return JsonResponse({"id": site.id, "url": reverse("sites:detail", args=[site.id])}, status=201)
+
+
+@json_endpoint
+def site_detail(request: HttpRequest, site_id: str) -> JsonResponse:
+    _allow(request, "GET")
+    site = _own_site(request, site_id)
+    recent = [
+        {"result_id": str(a.id), "status": a.status, "status_url": _status_url(a)}
+        for a in site.analyses.all()[:20]
+    ]
+    return JsonResponse({**_site_json(site), "geometry": site.geometry, "analyses": recent})
+
+
+@json_endpoint
+def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
+    _allow(request, "POST")
+    site = _own_site(request, site_id)
+    start, end = _window(request)
+    analysis = Analysis.objects.create(site=site, start=start, end=end)
+    # On commit: the worker thread must find the row. Outside a transaction (Django's default
+    # for a request) this runs at once; inside one it waits for the commit, and a rollback
+    # enqueues nothing.
+    transaction.on_commit(functools.partial(_enqueue, analysis.pk))
+    return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
+
+
+def _enqueue(analysis_id: uuid.UUID) -> None:
+    try:
+        result = analyse_site.enqueue(str(analysis_id))
+    except Exception as exc:  # a closed or full pool: record it where the client will look
+        logger.error("analysis %s could not be queued: %s", analysis_id, exc)
+        error = {"type": type(exc).__name__, "message": f"could not be queued: {exc}"[:500]}
+        Analysis.objects.filter(pk=analysis_id).update(status=Analysis.Status.FAILED, error=error)
+        return
+    Analysis.objects.filter(pk=analysis_id).update(task_result_id=result.id)
+
+
+def _window(request: HttpRequest) -> tuple[datetime.date, datetime.date]:
+    default = tuple(datetime.date.fromisoformat(d) for d in earth_engine.default_window())
+    if not request.body:
+        return default  # type: ignore[return-value]
+    body = read_json(request, max_bytes=10_000)
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body, when present, must be a JSON object: {"start": "YYYY-MM-DD", "end": ...}')
+    unknown = sorted(set(body) - {"start", "end"})
+    if unknown:
+        raise ApiError(400, f"unknown fields: {', '.join(unknown)[:200]}; expected start and end")
+    start = _date(body, "start", default[0])
+    end = _date(body, "end", default[1])
+    if not start < end:
+        raise ApiError(400, "start must be before end")
+    if start < S2_SR_FIRST_DAY:
+        raise ApiError(400, f"start must be on or after {S2_SR_FIRST_DAY} (Sentinel-2 surface reflectance)")
+    if end > datetime.date.today() + datetime.timedelta(days=1):
+        raise ApiError(400, "end must not be in the future")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise ApiError(400, f"the window is at most {MAX_WINDOW_DAYS} days")
+    return start, end
+
+
+def _date(body: dict[str, Any], key: str, default: datetime.date) -> datetime.date:
+    if key not in body:
+        return default
+    value = body[key]
+    if not isinstance(value, str) or len(value) != 10:
+        raise ApiError(400, f"{key} must be a date as YYYY-MM-DD")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{key} must be a date as YYYY-MM-DD") from None
+
+
+def _status_url(analysis: Analysis) -> str:
+    return reverse("sites:analysis", args=[analysis.site_id, str(analysis.pk)])
+
+
+@json_endpoint
+def analysis_status(request: HttpRequest, site_id: str, result_id: str) -> JsonResponse:
+    _allow(request, "GET")
+    site = _own_site(request, site_id)
+    try:
+        pk = uuid.UUID(result_id)
+    except ValueError:
+        pk = None
+    analysis = Analysis.objects.filter(pk=pk, site=site).first() if pk is not None else None
+    if analysis is None:
+        raise ApiError(404, f"no analysis {result_id!r} for site {site.id}")
+    answer: dict[str, Any] = {"result_id": str(analysis.pk), "site_id": site.id, "status": analysis.status}
+    if analysis.status == Analysis.Status.SUCCESSFUL:
+        answer["result"] = analysis.result
+    elif analysis.status == Analysis.Status.FAILED:
+        answer["errors"] = [analysis.error]
+    return JsonResponse(answer)
