@@ -14,7 +14,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connections, transaction
 from dualqueue.django.compat import TaskContext
 
 try:  # the decorator, from wherever this Django keeps it
@@ -118,10 +118,11 @@ USED_CONNECTIONS: list[Any] = []
 
 @task()
 def query_database() -> int:
-    with connection.cursor() as cursor:
+    wrapper = connections["default"]  # this thread's own (django.db.connection is a proxy to it)
+    with wrapper.cursor() as cursor:
         cursor.execute("SELECT 1")
         (value,) = cursor.fetchone()
-    USED_CONNECTIONS.append(connection)  # this thread's connection wrapper
+    USED_CONNECTIONS.append(wrapper)
     return int(value)
 
 

@@ -137,7 +137,7 @@ def debouncer(
         if existing is None:
             return system.debouncer(name, _closing_connections(fn), wait=wait, max_wait=max_wait, pool=pool)
     same = (
-        getattr(existing.fn, "__wrapped__", None) is fn
+        getattr(existing.fn, "__wrapped__", None) == fn
         and existing.wait == wait
         and existing.max_wait == max_wait
         and (existing.pool.name if existing.pool is not None else None) == pool
