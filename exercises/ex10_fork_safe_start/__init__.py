@@ -1,0 +1,1 @@
+"""Exercise 10: fork-safe lazy start (chapter 9)."""
