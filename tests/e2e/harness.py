@@ -21,6 +21,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+import json
 import os
 import signal
 import socket
@@ -104,28 +105,41 @@ class DemoEnv:
         )
         return done
 
+    def query(self, code: str) -> Any:
+        """Run ``code`` in ``manage.py shell`` (Django set up, this database); it prints one JSON value last."""
+        out = self.manage("shell", "-c", code).stdout.strip().splitlines()
+        assert out, f"the shell printed nothing for:\n{code}"
+        return json.loads(out[-1])
+
 
 @dataclass(frozen=True)
 class Stopped:
     """How a server process ended."""
 
     returncode: int
-    seconds: float  # from the signal to the exit
+    seconds: float  # from the signal to the master's exit
+    workers_gone: dict[int, float]  # worker pid -> seconds from the signal until it had exited
     log: str
 
 
 class Gunicorn:
-    """The demo under a real gunicorn master with the adapter's hooks (``-c python:dualqueue.django.gunicorn``)."""
+    """The demo under a real gunicorn master, by default with the adapter's configuration and hooks."""
 
-    def __init__(self, demo: DemoEnv, *, workers: int = 2, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        demo: DemoEnv,
+        *,
+        workers: int = 2,
+        extra_args: Sequence[str] = (),
+        config: str | None = "python:dualqueue.django.gunicorn",
+    ) -> None:
         self.demo = demo
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = demo.var_dir / f"gunicorn-{self.port}.log"
         self.argv = [
             str(BIN / "gunicorn"),
-            "-c",
-            "python:dualqueue.django.gunicorn",
+            *(["-c", config] if config else []),
             "demo.wsgi",
             "--chdir",
             str(DEMO_DIR),
@@ -136,6 +150,7 @@ class Gunicorn:
             str(workers),
             "--bind",
             f"127.0.0.1:{self.port}",
+            *_no_control_socket(),
             *extra_args,
         ]
         self.process: subprocess.Popen[bytes] | None = None
@@ -169,26 +184,53 @@ class Gunicorn:
     def terminate(self, timeout: float) -> Stopped:
         """SIGTERM the master (a deploy's graceful stop) and wait up to ``timeout`` s for it to exit."""
         assert self.process is not None
+        workers = worker_pids(self.process.pid)
         sent = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
-        try:
-            returncode = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        gone: dict[int, float] = {}
+        # Watch the workers while the master waits for them: when each one ends tells a worker that
+        # exits by itself apart from one that gunicorn kills at the graceful timeout.
+        while self.process.poll() is None and time.monotonic() - sent < timeout:
+            for pid in workers:
+                if pid not in gone and not _alive(pid):
+                    gone[pid] = time.monotonic() - sent
+            time.sleep(0.02)
+        if self.process.poll() is None:
             self.kill()
-            raise AssertionError(f"gunicorn did not exit within {timeout:.0f}s of SIGTERM\n{self.log()}") from None
-        return Stopped(returncode, time.monotonic() - sent, self.log())
+            raise AssertionError(f"gunicorn did not exit within {timeout:.0f}s of SIGTERM\n{self.log()}")
+        seconds = time.monotonic() - sent
+        gone.update({pid: seconds for pid in workers if pid not in gone})
+        return Stopped(self.process.wait(), seconds, gone, self.log())
 
     def kill(self) -> None:
         """Last resort in teardown: SIGKILL the master and whatever workers it left."""
         if self.process is None or self.process.poll() is not None:
             return
-        for pid in _children(self.process.pid):
+        for pid in worker_pids(self.process.pid):
             _signal_quietly(pid, signal.SIGKILL)
         self.process.kill()
         self.process.wait(timeout=10)
 
 
-def _children(pid: int) -> list[int]:
+def _alive(pid: int) -> bool:
+    """False once ``pid`` has exited (a zombie waiting for its parent to reap it counts as exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+def _no_control_socket() -> list[str]:
+    # gunicorn 24+ opens a control socket at one fixed path in $HOME by default: two servers on one
+    # machine (tests in parallel, a developer's own) would fight over it. These tests never use it.
+    from gunicorn import config
+
+    return ["--no-control-socket"] if any(s.name == "control_socket" for s in config.KNOWN_SETTINGS) else []
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The child processes of ``pid`` (for a gunicorn master: its workers), from /proc."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
