@@ -38,7 +38,17 @@ class _StandIn:
     """Marks the unsaved user built for an address that has no account."""
 
 
+SUBJECT_TEMPLATE = "accounts/password_reset_subject.txt"
+EMAIL_TEMPLATE = "accounts/password_reset_email.txt"
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
+    def save(  # type: ignore[override]
+        self, *, subject_template_name: str = SUBJECT_TEMPLATE, email_template_name: str = EMAIL_TEMPLATE, **kwargs: Any
+    ) -> None:
+        """Django's ``save`` with the demo's templates as defaults (their links use the ``accounts`` URLs)."""
+        super().save(subject_template_name=subject_template_name, email_template_name=email_template_name, **kwargs)
+
     def get_users(self, email: str) -> Iterator[Any]:
         found = False
         for user in super().get_users(email):

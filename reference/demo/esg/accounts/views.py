@@ -20,7 +20,7 @@ from django.urls import reverse_lazy
 from esg.jsonapi import setting
 
 from . import ratelimit
-from .forms import QueuedPasswordResetForm
+from .forms import EMAIL_TEMPLATE, SUBJECT_TEMPLATE, QueuedPasswordResetForm
 
 DEFAULT_LIMITS = {"per_email": (5, 3600), "per_ip": (20, 3600)}
 
@@ -37,8 +37,8 @@ class LogoutView(auth_views.LogoutView):
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = QueuedPasswordResetForm
     template_name = "accounts/password_reset_form.html"
-    email_template_name = "accounts/password_reset_email.txt"
-    subject_template_name = "accounts/password_reset_subject.txt"
+    email_template_name = EMAIL_TEMPLATE
+    subject_template_name = SUBJECT_TEMPLATE
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
