@@ -19,8 +19,8 @@ the backport keeps in ``django_tasks.utils`` and Django 6 inlines are defined he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from traceback import format_exception
-from typing import Any
 
 from django.utils.crypto import get_random_string
 
@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 
-def module_path(obj: Any) -> str:
+def module_path(obj: type | Callable[..., object]) -> str:
     """``module.qualname`` of a class or function: how both frameworks name an exception class."""
     return f"{obj.__module__}.{obj.__qualname__}"
 
@@ -94,4 +94,4 @@ def exception_traceback(exc: BaseException) -> str:
 
 def random_id() -> str:
     """A result id as both frameworks make them: 32 random characters."""
-    return get_random_string(32)
+    return str(get_random_string(32))

@@ -22,7 +22,7 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -105,7 +105,7 @@ def _close_to(key: str) -> list[str]:
     return difflib.get_close_matches(key.upper(), list(DEFAULTS), n=1)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -156,5 +156,4 @@ def _results_kept(value: object) -> int | None:
             f'DUALQUEUE["RESULTS_KEPT"] must be an int >= 0 (results kept per backend) or None '
             f"(unbounded); got {value!r}"
         )
-    assert isinstance(value, int)
     return value
