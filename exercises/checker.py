@@ -67,6 +67,7 @@ def check(
     with tempfile.TemporaryDirectory(prefix="exercise-") as tmp:
         report = Path(tmp) / "junit.xml"
         env = {**os.environ, ENV: str(implementation.resolve())}
+        env.pop("DJANGO_SETTINGS_MODULE", None)  # an exercise that uses Django brings its own settings
         command = [
             sys.executable, "-m", "pytest", str(exercise.path), "-q", "--tb=short", "--no-header",
             # Every assertion in the exercises carries its own message (what was expected, what

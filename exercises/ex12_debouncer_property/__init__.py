@@ -1,0 +1,1 @@
+"""Exercise 12: write the property test that catches a broken debouncer (chapter 11)."""
