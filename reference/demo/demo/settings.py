@@ -26,6 +26,7 @@ DEBUG = _flag("DJANGO_DEBUG", default=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dualqueue-demo-insecure-key-for-local-use-only-0123456789")
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 
+# --8<-- [start:installed-apps]
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "esg.sites",
     "esg.documents",
 ]
+# --8<-- [end:installed-apps]
 
 MIDDLEWARE = [
     "esg.middleware.BodySizeLimitMiddleware",  # first: refuses an oversized body before anything reads it
@@ -76,6 +78,7 @@ if os.environ.get("DATABASE_URL"):
 
     DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
 else:
+    # --8<-- [start:sqlite]
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -87,6 +90,7 @@ else:
             },
         }
     }
+    # --8<-- [end:sqlite]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -123,13 +127,16 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "esg-platform@localhost")
 
 # The seed system: a general pool of 2 threads for light work, a site pool of 10 for analyses.
+# --8<-- [start:dualqueue]
 DUALQUEUE = {
     "POOLS": {"general": 2, "site": 10},
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
     "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
     "RESULTS_KEPT": 1000,
 }
+# --8<-- [end:dualqueue]
 
+# --8<-- [start:tasks]
 TASKS = {
     "default": {
         "BACKEND": "dualqueue.django.backend.DualqueueBackend",
@@ -137,6 +144,7 @@ TASKS = {
         "OPTIONS": {"QUEUE_POOLS": {"default": "general", "site": "site"}},
     }
 }
+# --8<-- [end:tasks]
 
 # Earth Engine: dry run unless a project and credentials are configured (never decided by trying).
 GEE_PROJECT = os.environ.get("GEE_PROJECT", "")
