@@ -37,9 +37,10 @@ from hypothesis import strategies as st
 from chapters.broken import FixedWindowDebouncer, ForgetfulDebouncer, UnlockedStatsPool
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
+from chapters.ch08_failures_and_retries import InPlaceRetry
 
 from .conftest import FEATURE_VOCABULARY, Chapter
-from .support import DEADLOCK, Gate, boom, unique
+from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, unique, wait_for
 
 
 def exiting() -> None:
@@ -560,6 +561,170 @@ def test_a_system_debouncer_runs_on_its_pool_and_shows_in_the_snapshot(chapter: 
     chapter.finish(tasks)
 
 
+# -- retries ---------------------------------------------------------------
+
+
+class Flaky:
+    """A task that raises ``error`` for its first ``failures`` calls, then succeeds; it records when it ran."""
+
+    def __init__(self, clock: Any, failures: int, error: BaseException | None = None) -> None:
+        self.clock, self.failures = clock, failures
+        self.error = error if error is not None else TimeoutError("Earth Engine: too many concurrent aggregations")
+        self.calls: list[float] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, site_id: int) -> None:
+        with self.lock:
+            self.calls.append(self.clock.now())
+            attempt = len(self.calls)
+        if attempt <= self.failures:
+            raise self.error
+
+    def attempts(self) -> int:
+        with self.lock:
+            return len(self.calls)
+
+
+def retrying_pool(chapter: Chapter, workers: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    clock = chapter.module.FakeClock()
+    return clock, chapter.module.WorkerPool(unique("site"), workers=workers, clock=clock, **kwargs)
+
+
+# --8<-- [start:retry-waits-on-the-clock]
+@pytest.mark.feature("retries", "clock", "snapshot")
+def test_a_failed_attempt_waits_on_the_clock_counted_as_queued_then_runs_again(chapter: Chapter) -> None:
+    clock, pool = retrying_pool(chapter)
+    analyse = Flaky(clock, failures=2)
+    pool.submit(chapter.module.Retry(attempts=3, base_delay=10, jitter=0)(analyse), 42)
+    for attempt, delay in [(1, 10), (2, 20)]:
+        on_the_clock = wait_for(lambda: pool.snapshot()["retrying"] == 1, DEADLOCK)
+        assert on_the_clock, f"attempt {attempt} was not put on the clock"
+        waiting = pool.snapshot()
+        assert (waiting["queued"], waiting["running"], waiting["succeeded"], waiting["failed"]) == (1, 0, 0, 0), (
+            f"a task waiting for its retry should be queued, not running: {waiting}"
+        )
+        assert consistent(waiting)
+        clock.advance(delay - 0.001)
+        assert analyse.attempts() == attempt, "the retry ran before its backoff was over"
+        clock.advance(0.001)
+    assert pool.join(DEADLOCK)
+    done = pool.snapshot()
+    assert analyse.calls == [0.0, 10.0, 30.0]
+    assert (done["submitted"], done["succeeded"], done["failed"], done["retried"], done["queued"]) == (1, 1, 0, 2, 0)
+    chapter.finish(pool)
+
+
+@pytest.mark.feature("retries", "clock")
+def test_a_retry_waiting_for_its_backoff_does_not_hold_a_worker(chapter: Chapter) -> None:
+    clock, pool = retrying_pool(chapter, workers=1)
+    analyse = Flaky(clock, failures=1)
+    pool.submit(chapter.module.Retry(attempts=2, base_delay=60)(analyse), 42)
+    assert wait_for(lambda: analyse.attempts() == 1)
+    email_sent = threading.Event()
+    pool.submit(email_sent.set)  # the pool's one worker must be free for it
+    try:
+        assert email_sent.wait(DEADLOCK), "the email waited while the failed analysis slept through its backoff"
+    finally:
+        clock.advance(60)  # let the retry run, wherever it waits
+    assert pool.join(DEADLOCK)
+    assert analyse.attempts() == 2
+    chapter.finish(pool)
+# --8<-- [end:retry-waits-on-the-clock]
+
+
+@pytest.mark.feature("retries")
+def test_backoff_grows_exponentially_up_to_its_cap_and_jitter_only_shortens_it(chapter: Chapter) -> None:
+    Retry = chapter.module.Retry
+    plain = Retry(attempts=10, base_delay=2, factor=3, max_delay=100, jitter=0)
+    assert [plain.delay(n) for n in range(1, 7)] == [2, 6, 18, 54, 100, 100]
+    for r in (0.0, 0.25, 1.0):
+        jittered = Retry(attempts=10, base_delay=2, factor=3, max_delay=100, jitter=0.5, rng=lambda r=r: r)
+        assert [jittered.delay(n) for n in range(1, 7)] == [d * (1 - 0.5 * r) for d in [2, 6, 18, 54, 100, 100]]
+    full = Retry(base_delay=8, jitter=1.0, rng=lambda: 1.0)
+    assert full.delay(1) == 0.0  # "full jitter": anywhere from the whole delay down to none
+
+
+@pytest.mark.feature("retries", "clock", "snapshot")
+def test_only_the_exceptions_named_in_retry_on_are_retried(chapter: Chapter) -> None:
+    clock, pool = retrying_pool(chapter)
+    analyse = Flaky(clock, failures=5, error=ValueError("site polygon is not closed"))
+    pool.submit(chapter.module.Retry(attempts=5, retry_on=(TimeoutError,))(analyse), 42)
+    assert pool.join(DEADLOCK), "a non-retryable failure was retried"
+    s = pool.snapshot()
+    assert (analyse.attempts(), s["failed"], s["retried"]) == (1, 1, 0)
+    chapter.finish(pool)
+
+
+@pytest.mark.feature("retries")
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"attempts": 0}, {"attempts": 1.5}, {"base_delay": -1}, {"max_delay": float("inf")}, {"factor": 0.5},
+     {"jitter": 1.5}, {"retry_on": ()}, {"retry_on": (ValueError, "TimeoutError")}],
+    ids=["no-attempts", "fractional-attempts", "negative-delay", "infinite-cap", "shrinking", "jitter-over-1",
+         "retry-on-nothing", "retry-on-a-string"],
+)
+def test_bad_retry_settings_fail_where_the_policy_is_written(chapter: Chapter, kwargs: dict[str, Any]) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        chapter.module.Retry(**kwargs)
+
+
+@pytest.mark.feature("retries")
+def test_calling_a_wrapped_task_directly_calls_it_once_and_keeps_its_name(chapter: Chapter) -> None:
+    calls: list[int] = []
+
+    def analyse_site(site_id: int) -> None:
+        calls.append(site_id)
+        raise TimeoutError("quota")
+
+    wrapped = chapter.module.Retry(attempts=5)(analyse_site)
+    with pytest.raises(TimeoutError):
+        wrapped(7)
+    assert calls == [7], "the policy retried a direct call: retrying is the pool's business"
+    assert wrapped.__name__ == "analyse_site" and wrapped.policy.attempts == 5
+
+
+# -- dead_letters ----------------------------------------------------------
+
+
+@pytest.mark.feature("dead_letters", "retries", "clock", "snapshot")
+def test_a_task_that_fails_for_the_last_time_is_a_dead_letter_without_its_arguments(chapter: Chapter) -> None:
+    clock, pool = retrying_pool(chapter)
+    secret = "user-4242@example.com"
+
+    def send_reset_email(address: str) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    pool.submit(chapter.module.Retry(attempts=2, base_delay=5, jitter=0)(send_reset_email), secret)
+    assert wait_for(lambda: pool.snapshot()["retrying"] == 1)
+    clock.advance(5)
+    assert pool.join(DEADLOCK)
+    s = pool.snapshot()
+    (letter,) = s["dead_letters"]
+    assert letter["task"].endswith("send_reset_email") and letter["attempts"] == 2
+    assert (letter["error_type"], letter["message"]) == ("ConnectionRefusedError", "[Errno 111] Connection refused")
+    assert isinstance(letter["failed_at"], str)
+    assert (s["failed"], s["retried"]) == (1, 1)
+    assert secret not in json.dumps(s), "the dead letter carries the task's arguments"
+    chapter.finish(pool)
+
+
+@pytest.mark.feature("dead_letters", "clock", "snapshot")
+@pytest.mark.parametrize("ring", [0, 3])
+def test_the_dead_letter_ring_keeps_only_the_newest_but_counts_every_failure(chapter: Chapter, ring: int) -> None:
+    _, pool = retrying_pool(chapter, dead_letters=ring)
+
+    def fail(n: int) -> None:
+        raise RuntimeError(f"analysis {n} failed")
+
+    for n in range(5):
+        pool.submit(fail, n)
+    assert pool.join(DEADLOCK)
+    s = pool.snapshot()
+    assert [letter["message"] for letter in s["dead_letters"]] == [f"analysis {n} failed" for n in range(5)][5 - ring:]
+    assert s["failed"] == 5
+    chapter.finish(pool)
+
+
 # -- the suite can fail ----------------------------------------------------
 
 
@@ -587,3 +752,34 @@ def test_the_suite_catches_a_debouncer_that_drops_triggers_during_a_run() -> Non
     with pytest.raises(AssertionError, match="not pending for a follow-up"):
         check_single_flight(forgetful, 2, 7)
 
+
+def test_the_suite_catches_a_retry_that_sleeps_on_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock_of: dict[str, Any] = {}
+    pools: list[dualqueue.WorkerPool] = []
+
+    class InPlace:  # the chapter's InPlaceRetry, sleeping on the clock of the pool under test
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+
+        def __call__(self, fn: Callable[..., Any]) -> Any:
+            return InPlaceRetry(**self.kwargs, clock=clock_of["pool"])(fn)
+
+    def pool_remembering_its_clock(name: str, workers: int, clock: Any, **kwargs: Any) -> Any:
+        clock_of["pool"] = clock
+        pools.append(pool := dualqueue.WorkerPool(name, workers=workers, clock=clock, **kwargs))
+        return pool
+
+    def wake_every_sleeper() -> None:  # so that no worker is left blocked in a backoff
+        for pool in pools:
+            while not pool.join(timeout=0.01):
+                pool.clock.advance(100)
+
+    sleeper = reference_with(Retry=InPlace, WorkerPool=pool_remembering_its_clock)
+    monkeypatch.setattr(sys.modules[__name__], "DEADLOCK", IMPOSSIBLE)
+    try:
+        with pytest.raises(AssertionError, match="slept through its backoff"):
+            test_a_retry_waiting_for_its_backoff_does_not_hold_a_worker(sleeper)
+        with pytest.raises(AssertionError, match="was not put on the clock"):
+            test_a_failed_attempt_waits_on_the_clock_counted_as_queued_then_runs_again(sleeper)
+    finally:
+        wake_every_sleeper()
