@@ -13,12 +13,18 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import DemoEnv, SmtpSink
+from tests.e2e.workload import STAFF_EMAIL, STAFF_PASSWORD, STAFF_USERNAME
 
 
 @pytest.fixture(scope="session")
 def seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoEnv:
     """The demo's database, migrated and seeded once (``migrate`` + ``seed_demo``) for every e2e test."""
-    demo = DemoEnv(tmp_path_factory.mktemp("seeded-demo"))
+    demo = DemoEnv(
+        tmp_path_factory.mktemp("seeded-demo"),
+        DEMO_ADMIN_USERNAME=STAFF_USERNAME,
+        DEMO_ADMIN_EMAIL=STAFF_EMAIL,
+        DEMO_ADMIN_PASSWORD=STAFF_PASSWORD,
+    )
     demo.manage("migrate", "--no-input", "-v", "0")
     demo.manage("seed_demo")
     return demo

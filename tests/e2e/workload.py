@@ -16,10 +16,11 @@ SITE_WORKERS = 10  # DUALQUEUE["POOLS"]["site"] in the demo's settings
 GENERAL_WORKERS = 2
 ANALYSIS_TASK = "esg.sites.tasks.analyse_site"  # how the pools name the site task in a shutdown report
 
-# The staff user that `manage.py seed_demo` creates (esg/accounts/management/commands/seed_demo.py).
-STAFF_USERNAME = "staff"
-STAFF_PASSWORD = "pw-e2e-123456"
-STAFF_EMAIL = "staff@example.com"
+# The staff user that `manage.py seed_demo` creates, named through its DEMO_ADMIN_* variables
+# (esg/sites/management/commands/seed_demo.py).
+STAFF_USERNAME = "e2e-staff"
+STAFF_PASSWORD = "e2e-staff-password"
+STAFF_EMAIL = "e2e-staff@example.com"
 
 # A small field near Nairobi (about 1 km2): a valid site for the demo's GeoJSON checks.
 FIELD = {
