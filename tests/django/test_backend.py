@@ -338,6 +338,7 @@ class DatabaseTests(TransactionTestCase):
             self.assertIsNot(used, connections["default"], "a task used the test thread's connection")
             self.assertIsNone(used.connection, "a worker thread kept its database connection open")
 
+    # --8<-- [start:test-on-commit]
     def test_enqueue_on_commit_sends_the_email_for_the_committed_row(self) -> None:
         user_id = tasks.invite("ada", "ada@example.com")
         self.assertTrue(registry.join(DEADLOCK))
@@ -348,3 +349,4 @@ class DatabaseTests(TransactionTestCase):
         )
         self.assertEqual(result.args, [user_id])
         self.assertRegex(result.return_value, r"^dualqueue-general-\d+$")
+    # --8<-- [end:test-on-commit]

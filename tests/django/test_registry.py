@@ -90,6 +90,7 @@ class RegistryTests(SimpleTestCase):
         self.assertEqual([p["alive_workers"] for p in system.snapshot()["pools"].values()], [0, 0])
         self.assertEqual(_threads_of(system), [])
 
+    # --8<-- [start:test-fake-clock]
     def test_override_task_system_with_a_fake_clock_drives_a_debouncer(self) -> None:
         clock = FakeClock()
         batches: list[list[Any]] = []
@@ -106,6 +107,7 @@ class RegistryTests(SimpleTestCase):
             self.assertEqual(registry.snapshot()["debouncers"]["search-index"]["delivered"], 3)
         self.assertIsNot(registry.get_task_system(), system)
         self.assertTrue(system["general"].closed)
+    # --8<-- [end:test-fake-clock]
 
     def test_a_debouncer_name_means_one_debouncer(self) -> None:
         registry.debouncer("index", print, wait=1.0)

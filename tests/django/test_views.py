@@ -233,3 +233,12 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+@override_settings(ROOT_URLCONF="tests.django.urls")
+class UrlTests(TestCase):
+    def test_the_status_urls_mount_under_the_projects_prefix_with_their_names(self) -> None:
+        self.assertEqual(reverse("dualqueue:status"), "/background-tasks/status/")
+        self.assertEqual(reverse("dualqueue:status-page"), "/background-tasks/status/page/")
+        self.assertEqual(reverse("dualqueue:metrics"), "/background-tasks/metrics/")
+        self.assertEqual(self.client.get("/background-tasks/status/").status_code, 401)

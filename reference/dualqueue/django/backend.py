@@ -79,10 +79,12 @@ DEFAULT_QUEUE_POOLS = {"default": "general"}
 class DualqueueBackend(BaseTaskBackend):
     """Run each queue's tasks on its dualqueue pool, in this process."""
 
+    # --8<-- [start:flags]
     supports_defer = False  # no run_after: a pool runs what it is given, as soon as a worker is free
     supports_async_task = True  # coroutines run to completion on the worker (async_to_sync)
     supports_get_result = True  # this process only: see the module docstring
     supports_priority = False  # a pool is FIFO; isolation comes from separate pools
+    # --8<-- [end:flags]
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
