@@ -1,5 +1,5 @@
 # dualqueue: every target sets itself up. On a fresh machine with Python 3.11 and make:
-#   make demo   runs the main job (the Django ESG demo on its embedded defaults)
+#   make demo   runs the main job (the Django ESG demo on its embedded defaults; see the demo target)
 #   make test   sets up and runs the whole test suite (what CI runs)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -46,7 +46,35 @@ test: lint typecheck browser pytest docs-build
 walkthrough: $(STAMP)
 	$(BIN)/python -m examples.walkthrough
 
-demo: walkthrough
+# The Django ESG demo on its embedded defaults (SQLite, console email, Earth Engine dry run):
+#   make demo                        runserver on http://127.0.0.1:8000/
+#   make demo PORT=8080              another port
+#   make demo DEMO_SERVER=gunicorn   gunicorn (gthread, 2 workers) with dualqueue's hooks
+# Every setting of reference/demo/demo/settings.py can come from the environment (DEMO_VAR_DIR,
+# DATABASE_URL, EMAIL_HOST/EMAIL_PORT, GEE_PROJECT, DEMO_ADMIN_PASSWORD, DUALQUEUE_STATUS_TOKEN...).
+PORT ?= 8000
+DEMO_SERVER ?= runserver
+DEMO_MANAGE := $(abspath $(BIN))/python reference/demo/manage.py
+
+demo: $(STAMP)
+	@mkdir -p "$${DEMO_VAR_DIR:-reference/demo/var}"
+	@export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	set -e; \
+	$(DEMO_MANAGE) migrate --no-input -v 0; \
+	$(DEMO_MANAGE) seed_demo; \
+	echo ""; \
+	echo "  ESG demo:       http://127.0.0.1:$(PORT)/   (log in with the staff user above)"; \
+	echo "  status page:    http://127.0.0.1:$(PORT)/background-tasks/status/page/   (staff)"; \
+	echo "  status JSON:    curl -H \"Authorization: Bearer $$DUALQUEUE_STATUS_TOKEN\" http://127.0.0.1:$(PORT)/background-tasks/status/"; \
+	echo "  flood:          $(BIN)/python reference/demo/manage.py flood --analyses 40 --resets 20 --simulated-seconds 2"; \
+	echo "  server:         $(DEMO_SERVER) (Ctrl-C stops it; the pools drain what they can first)"; \
+	echo ""; \
+	case "$(DEMO_SERVER)" in \
+	  runserver) exec $(DEMO_MANAGE) runserver --noreload 127.0.0.1:$(PORT) ;; \
+	  gunicorn) exec $(abspath $(BIN))/gunicorn -c python:dualqueue.django.gunicorn --pythonpath reference/demo \
+	              -b 127.0.0.1:$(PORT) demo.wsgi ;; \
+	  *) echo "DEMO_SERVER must be runserver or gunicorn, got '$(DEMO_SERVER)'" >&2; exit 2 ;; \
+	esac
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
