@@ -30,11 +30,12 @@ TIMEOUT = 300.0  # seconds for a whole exercise: a deadlock detector (each test 
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed (or errored) test: its name and the first line of pytest's message."""
+    """One failed (or errored) test: its name, pytest's (possibly shortened) message, and the full report."""
 
     test: str
     kind: str  # "failure" or "error"
     message: str
+    details: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,9 @@ def _read_report(report: Path) -> tuple[int, int, tuple[Failure, ...]]:
             for kind in ("failure", "error"):
                 element = case.find(kind)
                 if element is not None:
-                    message = (element.get("message") or element.text or "").strip()
-                    failures.append(Failure(name, kind, message))
+                    details = (element.text or "").strip()
+                    message = (element.get("message") or details).strip()
+                    failures.append(Failure(name, kind, message, details))
                     break
             else:
                 if case.find("skipped") is not None:

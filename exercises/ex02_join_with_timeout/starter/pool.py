@@ -24,6 +24,7 @@ _Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
 class WorkerPool:
     """``workers`` daemon threads taking tasks, first in first out, from one queue."""
 
+    # --8<-- [start:init]
     def __init__(self, name: str, workers: int = 2) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers!r}")
@@ -34,6 +35,7 @@ class WorkerPool:
         self._mutex = threading.Lock()
         # TODO: a count of the tasks not finished yet, and a condition that join() can wait on.
         self._threads: list[threading.Thread] = []
+    # --8<-- [end:init]
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
         """Queue ``fn(*args, **kwargs)``. Returns at once; the first submit starts the workers."""

@@ -23,6 +23,7 @@ _Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
 class WorkerPool:
     """``workers`` daemon threads taking tasks, first in first out, from one queue of at most ``maxsize``."""
 
+    # --8<-- [start:init]
     def __init__(self, name: str, workers: int = 2, maxsize: int = 0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers!r}")
@@ -39,6 +40,7 @@ class WorkerPool:
         self._running = 0
         self.rejected = 0  # submits refused because the queue was full
         self._threads: list[threading.Thread] = []
+    # --8<-- [end:init]
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:

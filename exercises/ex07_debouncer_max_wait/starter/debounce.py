@@ -29,6 +29,7 @@ def _seconds(name: str, value: object) -> float:
 class Debouncer:
     """Collapse bursts of ``trigger(item)`` into single ``fn(batch)`` runs."""
 
+    # --8<-- [start:init]
     def __init__(
         self,
         fn: Callable[[list[Any]], object],
@@ -46,6 +47,7 @@ class Debouncer:
         self._batch: list[Any] = []
         self._timer: Handle | None = None
         self._first_at: float | None = None  # when the pending batch's first trigger came; None if nothing pending
+    # --8<-- [end:init]
 
     # --8<-- [start:trigger]
     def trigger(self, item: Any = None) -> None:

@@ -31,6 +31,7 @@ _Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
 class WorkerPool:
     """``workers`` daemon threads taking tasks, first in first out, from one queue."""
 
+    # --8<-- [start:init]
     def __init__(self, name: str, workers: int = 2) -> None:
         self.name = name
         self.workers = workers
@@ -46,6 +47,7 @@ class WorkerPool:
         self._queue: deque[_Item] = deque()
         self._running = 0
         self._threads: list[threading.Thread] = []
+    # --8<-- [end:init]
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:

@@ -24,6 +24,7 @@ _Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
 class WorkerPool:
     """``workers`` daemon threads taking tasks, first in first out, from one queue."""
 
+    # --8<-- [start:init]
     def __init__(self, name: str, workers: int = 2) -> None:
         self.name = name
         self.workers = workers
@@ -39,6 +40,7 @@ class WorkerPool:
         # TODO: after os.fork(), the child must get this pool back fresh: a new mutex and
         #       conditions (a lock held at fork time stays held forever in the child), an empty
         #       queue (the parent's backlog is the parent's), and no threads until its first submit.
+    # --8<-- [end:init]
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 Run = tuple[float, list[Any]]
 
-# --8<-- [start:drive]
 # Gaps between triggers, in whole seconds: exact arithmetic, so times can be compared with ==.
 gaps = st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=25)
 waits = st.integers(min_value=1, max_value=5)
@@ -39,7 +38,6 @@ def drive(make_debouncer: Callable[..., Any], gaps: list[int], wait: int) -> lis
         debouncer.trigger(item)
     clock.advance(wait)  # the last burst's window ends
     return runs
-# --8<-- [end:drive]
 
 
 # --8<-- [start:model]
