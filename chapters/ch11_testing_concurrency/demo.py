@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dualqueue import Debouncer, WorkerPool
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from chapters.broken import FixedWindowDebouncer, ForgetfulDebouncer, ForgetfulShutdownPool, UnlockedStatsPool
@@ -41,18 +41,21 @@ def machine_verdict(found: Counterexample | None) -> str:
     return f"FAILS: {found.message}\n      shrunk to: {story}"
 
 
-def main(print: Callable[..., None] = print, examples: int = 100) -> dict[str, Any]:
+def main(print: Callable[..., None] = print, examples: int = 100, shrink: bool = True) -> dict[str, Any]:
+    """Run every property on the reference and on its broken variant; ``shrink=False`` skips shrinking (faster)."""
     # The broken variants log what they drop and the failing tasks log tracebacks: not the point here.
     logging.getLogger("dualqueue").disabled = True
     try:
-        return _main(print, examples)
+        return _main(print, examples, shrink)
     finally:
         logging.getLogger("dualqueue").disabled = False
 
 
-def _main(print: Callable[..., None], examples: int) -> dict[str, Any]:
+def _main(print: Callable[..., None], examples: int, shrink: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
     options: dict[str, Any] = {"max_examples": examples, "database": None}
+    if not shrink:
+        options["phases"] = [Phase.generate]
 
     print("debounce: the runs are exactly the bursts (hypothesis chooses gaps and window; FakeClock)")
     for make in (Debouncer, FixedWindowDebouncer):

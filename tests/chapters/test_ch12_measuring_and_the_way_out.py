@@ -15,6 +15,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,9 @@ def test_a_latency_summary_is_in_milliseconds_and_ordered() -> None:
 
 def test_per_call_cost_runs_setup_and_teardown_around_each_repeat() -> None:
     calls: list[str] = []
-    cost = per_call_ns(lambda n: calls.append(f"loop {n}"), 10, repeats=3,
+    cost = per_call_ns(lambda n: calls.append(f"loop {n}"), 10, repeats=2,
                        setup=lambda: calls.append("setup"), teardown=lambda: calls.append("teardown"))
-    assert calls == ["setup", "loop 10", "teardown"] * 3
+    assert calls == ["setup", "loop 10", "teardown"] * 2
     assert cost > 0 and math.isfinite(cost)
 
 
@@ -71,29 +72,26 @@ def test_submit_cost_measures_every_subject_against_the_baseline_of_the_same_run
 # -- light latency ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        {"shared": True},
-        {"shared": False},
-        {"shared": False, "cpu": True},
-        {"shared": False, "cpu": True, "remedy": "switchinterval"},
-        {"shared": False, "cpu": True, "remedy": "processes"},
-    ],
-    ids=["shared-waiting", "two-pools-waiting", "two-pools-cpu", "switchinterval", "processes"],
-)
-def test_every_light_task_runs_and_is_measured_once(scenario: dict[str, Any]) -> None:
-    run = light_latency_under_load(**scenario, **SMALL)
-    assert (run.light_submitted, run.light_ran, run.latency.n) == (4, 4, 4), "a light task was lost or counted twice"
-    assert (run.heavy_submitted, run.heavy_ran) == (4, 4), "a heavy task was lost"
-    assert 0 <= run.latency.p50_ms <= run.latency.p90_ms <= run.latency.p99_ms <= run.latency.max_ms
-    assert run.arrangement == ("shared" if scenario["shared"] else "two pools")
-    assert run.remedy == scenario.get("remedy")
+def check_light_latency_run(label: str, scenario: dict[str, Any], run: dict[str, Any]) -> None:
+    """What one run must satisfy whatever the machine's speed: nothing lost, counted once, ordered percentiles."""
+    latency = run["latency"]
+    assert run["light_ran"] == run["light_submitted"] == latency["n"], f"{label}: a light task lost or counted twice"
+    assert run["heavy_ran"] == run["heavy_submitted"], f"{label}: a heavy task was lost"
+    assert 0 <= latency["p50_ms"] <= latency["p90_ms"] <= latency["p99_ms"] <= latency["max_ms"], label
+    assert run["arrangement"] == ("shared" if scenario["shared"] else "two pools"), label
+    assert run["remedy"] == scenario.get("remedy"), label
     if scenario.get("cpu"):
         # CPU-bound heavy work runs until the whole stream is submitted: every light task is under load.
-        assert run.under_load == run.light_submitted
+        assert run["under_load"] == run["light_submitted"], label
     else:
-        assert 0 <= run.under_load <= run.light_submitted
+        assert 0 <= run["under_load"] <= run["light_submitted"], label
+
+
+def test_every_light_task_runs_and_is_measured_once() -> None:
+    scenario = {"shared": True}
+    run = light_latency_under_load(**scenario, **SMALL)
+    assert (run.light_submitted, run.heavy_submitted) == (SMALL["light"], SMALL["heavy"])
+    check_light_latency_run("shared", scenario, asdict(run))
 
 
 def test_a_remedy_needs_cpu_bound_heavy_work() -> None:
@@ -146,7 +144,8 @@ def test_the_demo_prints_a_row_per_subject_and_scenario(monkeypatch: pytest.Monk
     results = demo.main(print=lambda *a: lines.append(" ".join(map(str, a))), quick=True)
     assert list(results["submit"]) == [BASELINE, "WorkerPool.submit", "TaskSystem.submit", "ThreadPoolExecutor.submit"]
     assert [run["label"] for run in results["latency"]] == [label for label, _ in demo.SCENARIOS]
-    assert all(run["light_ran"] == run["light_submitted"] for run in results["latency"])
+    for run, (label, scenario) in zip(results["latency"], demo.SCENARIOS, strict=True):
+        check_light_latency_run(label, scenario, run)  # every scenario, remedies included, run for real
     for label, _ in demo.SCENARIOS:
         assert any(line.strip().startswith(label) for line in lines), f"no row for {label}"
     assert results["way_out"] is way_out_run
