@@ -111,6 +111,12 @@ class DebouncedIndexTests(IsolatedIndex, TransactionTestCase):
         hits = bob.get("/documents/api/search/", {"q": "shared"}).json()["hits"]
         self.assertEqual([h["title"] for h in hits], ["b.txt"])
 
+    def test_a_json_upload_near_the_size_limit_is_accepted(self) -> None:
+        data = b"carbon " * (4 * 1024 * 1024 // 7)  # 4 MiB: 5.3 MiB of base64, over Django's 2.5 MB default
+        document = Document.objects.get(pk=upload_json(self.client, "big.txt", data))
+        self.assertEqual(document.size, len(data))
+        registry.join(DEADLOCK)
+
     def test_a_form_upload_is_stored_under_a_name_the_server_chose(self) -> None:
         response = upload_form(self.client, "../../Q3 report (final).md", b"# Quarterly\nnumbers")
         self.assertEqual(response.status_code, 302)

@@ -3,6 +3,16 @@
 Defaults: SQLite in ``reference/demo/var/`` (WAL, busy timeout), console email, Earth Engine dry
 run. ``DATABASE_URL`` switches to PostgreSQL (or any database dj-database-url knows),
 ``EMAIL_HOST``/``EMAIL_PORT`` to SMTP, ``GEE_PROJECT`` plus credentials to live Earth Engine.
+
+Everything else the demo reads from the environment, with its default: ``DEMO_VAR_DIR``
+(``reference/demo/var``: database, uploads, search index, the seeded admin's password),
+``GEE_DRY_RUN_SECONDS`` (0), ``GEE_MAX_CONCURRENT`` (8), ``GEE_CACHE_SECONDS`` (3600),
+``SITE_MAX_BODY_BYTES`` (1 MB), ``SITE_MAX_VERTICES`` (10,000), ``SITE_MAX_AREA_KM2`` (10,000),
+``DOCUMENTS_MAX_BYTES`` (5 MiB), ``DOCUMENTS_INDEX_PATH`` (``<media>/search-index.sqlite3``),
+``DOCUMENTS_INDEX_WAIT`` / ``DOCUMENTS_INDEX_MAX_WAIT`` (15 s / 60 s), ``RESET_LIMIT_PER_EMAIL`` /
+``RESET_LIMIT_PER_IP`` (5 / 20 per hour), ``MAX_REQUEST_BYTES`` (8 MiB). ``manage.py seed_demo``
+reads ``DEMO_ADMIN_USERNAME``, ``DEMO_ADMIN_EMAIL`` and ``DEMO_ADMIN_PASSWORD``. Nothing here opens
+a file or a connection: importing the settings has no side effects.
 """
 
 from __future__ import annotations
@@ -172,6 +182,9 @@ PASSWORD_RESET_LIMITS = {
 }
 # The ceiling on any request body (esg.middleware); each endpoint has its own, smaller limit.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
+# Django's own cap on a non-file body read into memory (2.5 MB by default) would refuse a JSON
+# upload of a 5 MiB document (base64: 6.7 MiB) with an HTML 400 before the view could answer.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "esg-demo"}}
 # The JSON API answers a failed CSRF check in JSON (browsers still get Django's page).
 CSRF_FAILURE_VIEW = "esg.jsonapi.csrf_failure"

@@ -32,7 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-__all__ = ["MAX_DEPTH", "ApiError", "csrf_failure", "json_endpoint", "parse_json", "read_json"]
+__all__ = ["MAX_DEPTH", "ApiError", "csrf_failure", "json_endpoint", "parse_json", "read_json", "setting"]
 
 MAX_DEPTH = 16  # a GeoJSON Feature nests 5 deep; nothing the demo accepts needs more
 JSON_TYPES = frozenset({"application/json", "application/geo+json"})
@@ -126,11 +126,6 @@ def json_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return JsonResponse({"error": exc.message}, status=exc.status)
 
     return wrapper
-
-
-def error(status: int, message: str) -> JsonResponse:
-    """A JSON error response: ``{"error": message}``."""
-    return JsonResponse({"error": message}, status=status)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -6,7 +6,10 @@ document and writes a fresh index. It writes into a new file beside the live one
 ``os.replace``s it over the live one: a search either opens the old index or the new one, never
 half of either, and two processes rebuilding at once (gunicorn workers each have a debouncer)
 each swap in a complete index. The index is a SQLite file whatever the main database is, so the
-demo's search works on PostgreSQL too; each process reads the same file.
+demo's search works on PostgreSQL too, and every process on the machine reads the same file. On
+several machines each keeps its own file, rebuilt only after uploads that machine received: put
+``DOCUMENTS_INDEX_PATH`` on shared storage, or move search to the database (PostgreSQL's full-text
+search) when the demo grows past one machine.
 
 ``search(owner_id, query)`` never lets user input become FTS5 syntax: the query is cut into
 words, each word is quoted as an FTS5 string (``"`` doubled), and the words are ANDed. ``AND``,
