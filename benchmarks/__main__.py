@@ -34,6 +34,13 @@ FAMILIES: dict[str, Callable[[bool], dict[str, Any]]] = {
 }
 
 
+def _under_load(row: dict[str, Any]) -> str:
+    if not row["load"]["tasks"]:
+        return f"({row['n']} samples, no heavy load)"
+    return (f"({row['n']}/{row['lights']} submitted under load; stream took {row['stream_seconds']:.2f} s "
+            f"for {row['stream_nominal_seconds']:.2f} s nominal)")
+
+
 def _print_family(name: str, result: dict[str, Any]) -> None:
     if name == "enqueue":
         for r in result["rows"]:
@@ -44,13 +51,14 @@ def _print_family(name: str, result: dict[str, Any]) -> None:
     elif name == "latency":
         for r in result["rows"]:
             print(f"  {r['load']['kind']:<8} {r['name']:<52} p50 {r['p50_ms']:>10.3f} ms  p99 {r['p99_ms']:>10.3f} ms"
-                  f"  max {r['max_ms']:>10.3f} ms  ({r['n']}/{r['lights']} under load)")
+                  f"  max {r['max_ms']:>10.3f} ms  " + _under_load(r))
     elif name == "throughput":
         for r in result["rows"]:
             print(f"  {r['workload']:<20} {r['name']:<34} {r['tasks_per_s']:>9,} tasks/s  {r['x_executor']:.2f}x TPE")
     elif name == "debounce":
         print(f"  {result['triggers_per_burst']} triggers, window {result['window_s']} s: "
               f"{result['ns_per_trigger_median']:.0f} ns per trigger, runs per burst {result['runs_per_burst']}, "
+              f"{result['timers_armed_max']} timers armed at most, "
               f"late by {result['late_ms_median']:.2f} ms (max {result['late_ms_max']:.2f} ms)")
     elif name == "memory":
         for r in result["rows"]:
@@ -113,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(json_text)
         else:
             options.json.write_text(json_text, encoding="utf-8")
+    results = json.loads(json_text)  # render what was written, so the page and the JSON cannot disagree
     if full_run:
         images = ROOT / "docs" / "benchmarks"
         report.plots(results, images)

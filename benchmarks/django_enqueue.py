@@ -172,8 +172,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the copy imported under its real name: task paths must be importable
-    # ("benchmarks.django_enqueue.noop"), and "__main__.noop" is not.
-    from benchmarks.django_enqueue import main as imported_main
-
-    raise SystemExit(imported_main())
+    raise SystemExit(main())

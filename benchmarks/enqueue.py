@@ -282,6 +282,7 @@ def _django_rows(n: int, repeats: int, broker_n: int, broker_repeats: int) -> li
     command = [sys.executable, "-m", "benchmarks.django_enqueue", "--n", str(n), "--repeats", str(repeats),
                "--broker-n", str(broker_n), "--broker-repeats", str(broker_repeats)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the child configures Django itself, with minimal settings
     names = [("Django Tasks -> DualqueueBackend", "in-process"), ("django-tasks-db (SQLite)", "broker")]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)

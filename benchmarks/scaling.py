@@ -36,7 +36,7 @@ from .measure import DEADLOCK, Gate, gc_disabled, latency_summary, ratio
 __all__ = ["SIZES", "run"]
 
 SIZES = {
-    "full": {"producers": (1, 2, 4, 8, 16), "tasks": 40_000, "lights_each": 20, "repeats": 3,
+    "full": {"producers": (1, 2, 4, 8, 16), "tasks": 40_000, "lights_each": 20, "repeats": 5,
              "backlogs": (10, 100, 1_000, 10_000, 100_000), "probe": 5_000, "backlog_lights": 20},
     "quick": {"producers": (1, 4, 16), "tasks": 8_000, "lights_each": 8, "repeats": 2,
               "backlogs": (10, 1_000, 100_000), "probe": 2_000, "backlog_lights": 10},
