@@ -14,8 +14,8 @@ Delivery is at-most-once by design: what could not finish is lost, but never sil
 from __future__ import annotations
 
 import ast
-import datetime
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,7 +86,7 @@ def test_sigterm_drains_in_flight_analyses_and_logs_what_it_could_not_finish_by_
         login_staff(client)
         site_url = create_site(client)
         posted, pools = post_analyses_until_saturated(client, site_url, workers=WORKERS, backlog=BACKLOG)
-        signalled_at = datetime.datetime.now(datetime.UTC).timestamp()
+        signalled_at = time.time()  # wall clock, as the rows' `started` timestamps
         stopped = server.terminate(timeout=GRACEFUL_TIMEOUT + 60)  # deadlock detector; the bound is asserted below
     finally:
         server.kill()

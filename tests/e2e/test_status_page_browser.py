@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
 
 from tests.e2e.harness import DemoEnv, running_gunicorn, worker_pids
 from tests.e2e.workload import GENERAL_WORKERS, SITE_WORKERS, STAFF_EMAIL, STAFF_PASSWORD, STAFF_USERNAME
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make browser` installs it
 # No network beyond loopback, no first-run work, no background services: a quiet, hermetic browser.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -39,17 +40,16 @@ TIMEOUT_MS = 30_000  # deadlock detector for every browser wait
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[Page]:
     """A headless chromium page with a fresh profile; fails (never skips) when chromium is missing."""
-    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+    chromium = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if chromium is None:
         pytest.fail(
-            "Debian's chromium is missing (/usr/bin/chromium): `make browser` installs it "
+            f"Debian's chromium is missing ({CHROMIUM}): `make browser` installs it "
             "(make test runs that target; CI installs it). The status-page proof needs a real browser."
         )
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
+            executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
         )
@@ -112,8 +112,6 @@ def test_staff_sees_both_pools_and_the_page_updates_itself_when_a_task_runs(
 
 def _wait_for_succeeded_above(page: Page, pool: str, before: int) -> int:
     """Watch the open page (never reloading it) until the pool's "succeeded" count passes ``before``."""
-    from playwright.sync_api import Error as PlaywrightError
-
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
         try:
