@@ -67,6 +67,17 @@ def expected_runs(gaps: list[float], wait: float, max_wait: float | None) -> lis
     return runs
 
 
+IGNORED = (
+    "max_wait is ignored: the run is due `wait` after each trigger whatever max_wait says. The due time must be "
+    "min(now + wait, first trigger of the batch + max_wait)"
+)
+
+
+def usually(gaps: list[float], wait: float, max_wait: float | None, runs: list[Run], otherwise: str) -> str:
+    """IGNORED if the runs are exactly those of a debouncer without max_wait, else ``otherwise``."""
+    return IGNORED if max_wait is not None and runs == expected_runs(gaps, wait, None) else otherwise
+
+
 def shown(runs: list[Run]) -> str:
     return "[" + ", ".join(f"at {t:g}: items {b[0]}..{b[-1]}" if len(b) > 2 else f"at {t:g}: {b}"
                            for t, b in runs) + "]"
@@ -75,13 +86,14 @@ def shown(runs: list[Run]) -> str:
 # --8<-- [start:stream]
 def test_a_stream_that_never_goes_quiet_still_runs_every_max_wait_seconds() -> None:
     # An upload every second for 30 s; wait=3 never elapses, max_wait=10 must.
-    runs = drive([0] + [1] * 29, wait=3, max_wait=10)
+    gaps = [0.0] + [1.0] * 29
+    runs = drive(gaps, wait=3, max_wait=10)
     expected = [(10, list(range(10))), (20, list(range(10, 20))), (30, list(range(20, 30)))]
     assert runs == expected, explain(
         expected=f"runs {shown(expected)}",
         got=f"runs {shown(runs)}",
-        usually="every trigger pushes the run `wait` seconds further, whatever max_wait says: the due time must be "
-        "min(now + wait, first trigger of the batch + max_wait)",
+        usually=usually(gaps, 3, 10, runs, "max_wait is counted from the wrong trigger, or the batch is not "
+                        "started afresh after a run"),
     )
 # --8<-- [end:stream]
 
@@ -106,13 +118,14 @@ def test_without_max_wait_the_window_restarts_for_as_long_as_the_stream_lasts() 
 
 def test_after_a_max_wait_run_the_next_batch_gets_a_max_wait_of_its_own() -> None:
     # Trigger at 0 and every 2 s; max_wait=5 runs at 5 with [0,1,2]; the next batch starts at 6.
-    runs = drive([0, 2, 2, 2, 2, 2], wait=3, max_wait=5)
+    gaps = [0.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    runs = drive(gaps, wait=3, max_wait=5)
     expected = [(5, [0, 1, 2]), (11, [3, 4, 5])]
     assert runs == expected, explain(
         expected=f"runs {shown(expected)}",
         got=f"runs {shown(runs)}",
-        usually="the first trigger's time is not forgotten after a run, so the next batch's deadline is "
-        "already in the past (or is never set)",
+        usually=usually(gaps, 3, 5, runs, "the first trigger's time is not forgotten after a run, so the next "
+                        "batch's deadline is already in the past (or is never set)"),
     )
 
 
@@ -125,21 +138,23 @@ def test_for_any_stream_runs_are_the_bursts_cut_at_max_wait_and_no_item_waits_lo
     gaps: list[int], wait: int, extra: int | None
 ) -> None:
     max_wait = None if extra is None else wait + extra
-    runs = drive([float(g) for g in gaps], wait=wait, max_wait=max_wait)
-    expected = expected_runs([float(g) for g in gaps], wait, max_wait)
+    times = [float(g) for g in gaps]
+    runs = drive(times, wait=wait, max_wait=max_wait)
+    expected = expected_runs(times, wait, max_wait)
     arrivals = [float(sum(gaps[: i + 1])) for i in range(len(gaps))]
     if max_wait is not None:
         late = [(item, t - arrivals[item]) for t, batch in runs for item in batch if t - arrivals[item] > max_wait]
         assert not late, explain(
             expected=f"no item to wait longer than max_wait={max_wait} for its run (wait={wait}, gaps={gaps})",
             got=f"item {late[0][0]} waited {late[0][1]:g} s",
-            usually="the due time ignores max_wait, or max_wait is counted from the last trigger instead of the first",
+            usually=usually(times, wait, max_wait, runs, "max_wait is counted from the last trigger instead of "
+                            "the first"),
         )
     assert runs == expected, explain(
         expected=f"runs {shown(expected)} for gaps={gaps}, wait={wait}, max_wait={max_wait}",
         got=f"runs {shown(runs)}",
-        usually="a run at the wrong time (check min(now + wait, first + max_wait)), or items lost or repeated "
-        "between batches",
+        usually=usually(times, wait, max_wait, runs, "a run at the wrong time (check min(now + wait, first + "
+                        "max_wait)), or items lost or repeated between batches"),
     )
 
 

@@ -39,8 +39,11 @@ def outcome(test: Callable[..., Any], debouncer_class: type[Debouncer]) -> BaseE
 
 
 def first_line(exc: BaseException) -> str:
+    """The exception's first line, and the example hypothesis found (from its notes), if any."""
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+    line = f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+    example = " ".join(" ".join(getattr(exc, "__notes__", [])).split())
+    return f"{line} ({example})" if example else line
 
 
 def test_your_tests_are_hypothesis_tests_that_take_make_debouncer() -> None:
