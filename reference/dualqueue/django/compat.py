@@ -19,10 +19,9 @@ the backport keeps in ``django_tasks.utils`` and Django 6 inlines are defined he
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from traceback import format_exception
-
-from django.utils.crypto import get_random_string
 
 try:  # Django 6
     from django.tasks import DEFAULT_TASK_QUEUE_NAME, task_backends  # type: ignore[import-not-found,unused-ignore]
@@ -93,5 +92,10 @@ def exception_traceback(exc: BaseException) -> str:
 
 
 def random_id() -> str:
-    """A result id as both frameworks make them: 32 random characters."""
-    return str(get_random_string(32))
+    """A result id: 32 random hex characters (128 bits), the length both frameworks use.
+
+    Not ``get_random_string(32)`` as the frameworks do: that makes 32 ``SystemRandom.choice``
+    calls, each a ``urandom`` read, and measured as about 60% of an enqueue
+    (``python -m benchmarks --only enqueue``). ``secrets.token_hex`` reads 16 bytes once.
+    """
+    return secrets.token_hex(16)
