@@ -60,6 +60,11 @@ class Outcome:
     def failed(self) -> int:
         return len(self.failures)
 
+    @property
+    def could_not_run(self) -> bool:
+        """True if the checks never ran: nothing collected, or the code under test did not import."""
+        return not self.collected or any(f.kind == "error" and f.message == "collection failure" for f in self.failures)
+
 
 def check(
     exercise: Exercise, implementation: Path, *, capture: bool = True, extra_args: tuple[str, ...] = ()

@@ -114,12 +114,13 @@ class Runner:
             self.say(f"Exercise {exercise.number:02d} passed: all {outcome.tests} checks pass.")
             self.say(f"Compare with the solution: python -m exercises solution {exercise.number} --yes")
             return 0
-        if not outcome.collected:
-            self.say(f"Exercise {exercise.number:02d}: the checks could not run (see pytest's output above).")
-        else:
-            self.say(f"Exercise {exercise.number:02d}: {outcome.failed} of {outcome.tests} checks failed:")
-            for failure in outcome.failures:
-                self.say(f"  - {failure.test}")
+        if outcome.could_not_run:
+            self.say(f"Exercise {exercise.number:02d}: the checks could not run: your copy did not import, or has "
+                     "an error at import time. The traceback above (look for 'E ') says where.")
+            return 1
+        self.say(f"Exercise {exercise.number:02d}: {outcome.failed} of {outcome.tests} checks failed:")
+        for failure in outcome.failures:
+            self.say(f"  - {failure.test}")
         self.say("Each failure above says what was Expected, what it Got, and what that Usually means.")
         left = len(exercise.hints()) - entry.hints_shown
         if left > 0:

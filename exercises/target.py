@@ -63,7 +63,7 @@ def load(exercise: str, module: str) -> ModuleType:
     directory = implementation_dir(exercise)
     path = directory / f"{module}.py"
     if not path.is_file():
-        number = exercise[2:4]
+        number = exercise[2:4].lstrip("0")
         raise ImplementationNotFound(
             f"no {module}.py in {directory} (chosen by {ENV}={os.environ.get(ENV, 'workspace')!r}).\n"
             f"To work on the exercise, run `python -m exercises start {number}`: it copies the starter there."

@@ -114,3 +114,11 @@ def test_python_dash_m_exercises_prints_the_help(learner: Path) -> None:
     assert done.returncode == 0
     for command in ("list", "start", "run", "hint", "reset", "solution"):
         assert f"python -m exercises {command}" in done.stdout
+
+
+def test_run_says_so_when_the_copy_does_not_even_import(learner: Path) -> None:
+    runner("start", "1")
+    copy = learner / "workspace" / EXERCISE.id / "worker.py"
+    copy.write_text(copy.read_text() + "\ndef unfinished(:\n")
+    code, out = runner("run", "1")
+    assert code == 1 and "the checks could not run" in out, out
