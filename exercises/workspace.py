@@ -4,10 +4,15 @@
 copy that exists); ``reset`` puts the starter back, after moving the old copy to
 ``exercises/workspace/.backup/`` so that nothing a learner wrote is ever lost.
 Git ignores the whole folder. ``$EXERCISES_WORKSPACE`` moves it elsewhere.
+
+The copy leaves out the starter's snippet markers (``# --8<-- [start:name]``):
+they exist for the site, which shows the starter itself, and a learner's copy
+marking the same sections would look like code that the site forgot to show.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +23,16 @@ from .target import workspace_root
 __all__ = ["copy_of", "ensure_copy", "reset"]
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+_MARKER = re.compile(r"^[ \t]*(#|<!--)[ \t]*-{1,}8<-{1,}[ \t]+\[[ \t]*(start|end)[ \t]*:[^\]]*\].*\n?", re.MULTILINE)
+
+
+def _copy_without_markers(source: str, target: str) -> None:
+    if source.endswith((".py", ".md")):
+        text = Path(source).read_text(encoding="utf-8")
+        Path(target).write_text(_MARKER.sub("", text), encoding="utf-8")
+        shutil.copymode(source, target)
+    else:
+        shutil.copy2(source, target)
 
 
 def copy_of(exercise: Exercise) -> Path:
@@ -31,7 +46,7 @@ def ensure_copy(exercise: Exercise) -> tuple[Path, bool]:
     if target.exists():
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(exercise.starter, target, ignore=_IGNORED)
+    shutil.copytree(exercise.starter, target, ignore=_IGNORED, copy_function=_copy_without_markers)
     return target, True
 
 

@@ -26,6 +26,12 @@ def learner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def starter_without_markers() -> str:
+    """The starter as the learner's copy gets it: the site's snippet markers left out."""
+    lines = (EXERCISE.starter / "worker.py").read_text().splitlines(keepends=True)
+    return "".join(line for line in lines if "--8<-- [" not in line)
+
+
 def runner(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = cli.main(list(argv), out=out)
@@ -49,7 +55,8 @@ def test_list_shows_every_exercise_not_started(learner: Path) -> None:
 def test_start_copies_the_starter_and_shows_the_task(learner: Path) -> None:
     code, out = runner("start", "1")
     copy = learner / "workspace" / EXERCISE.id / "worker.py"
-    assert code == 0 and copy.read_text() == (EXERCISE.starter / "worker.py").read_text()
+    assert code == 0 and copy.read_text() == starter_without_markers()
+    assert "8<-" not in copy.read_text(), "the site's markers stay out of the learner's copy"
     assert "Copied the starter" in out and "Make it\nsurvive its tasks" in out.replace("  ", " ")
     copy.write_text(copy.read_text() + "\n# my change\n")
     code, out = runner("start", "01")
@@ -89,7 +96,7 @@ def test_reset_restores_the_starter_and_keeps_the_old_copy(learner: Path) -> Non
     copy.write_text("# my attempt\n")
     code, out = runner("reset", "1")
     assert code == 0 and "Restored the starter" in out and "previous copy was moved to" in out
-    assert copy.read_text() == (EXERCISE.starter / "worker.py").read_text()
+    assert copy.read_text() == starter_without_markers()
     backups = list((learner / "workspace" / ".backup").glob(f"{EXERCISE.id}-*/worker.py"))
     assert [b.read_text() for b in backups] == ["# my attempt\n"]
 
