@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -60,11 +61,33 @@ def browser_page(tmp_path: Path) -> Iterator[Page]:
             context.close()
 
 
-def _cells(page: Page, pool: str) -> dict[str, str]:
-    """The pool's row of the status table, by column heading."""
-    headings = page.locator("#pools th").all_text_contents()
-    cells = page.locator(f'#pools tr[data-pool="{pool}"] td').all_text_contents()
-    return dict(zip(headings, (c.strip() for c in cells), strict=True))
+# The page as the browser shows it, read in one script run (a refresh cannot land halfway through a
+# read): the pid and each pool's row by column heading; null while a fresh copy is still loading.
+READ_PAGE = """() => {
+  if (document.readyState === "loading") return null;
+  const headings = [...document.querySelectorAll("#pools th")].map((th) => th.textContent.trim());
+  const pools = {};
+  for (const row of document.querySelectorAll("#pools tr[data-pool]")) {
+    const cells = [...row.querySelectorAll("td")].map((td) => td.textContent.trim());
+    if (cells.length !== headings.length) return null;
+    pools[row.dataset.pool] = Object.fromEntries(headings.map((heading, i) => [heading, cells[i]]));
+  }
+  return {pid: document.querySelector("#pid")?.textContent.trim(), pools};
+}"""
+
+
+def read_page(page: Page) -> dict[str, Any]:
+    """The status page's pid and pools as shown now, waiting out any self-refresh in progress."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        try:
+            shown = page.evaluate(READ_PAGE)
+        except PlaywrightError:  # the page replaced itself while the script ran
+            shown = None
+        if shown and shown["pid"] and {"general", "site"} <= set(shown["pools"]):
+            return dict(shown)
+        page.wait_for_timeout(100)  # lets the browser run its own timers and refreshes
+    raise AssertionError(f"the status page never showed a pid and both pools; it is at {page.url}")
 
 
 def test_staff_sees_both_pools_and_the_page_updates_itself_when_a_task_runs(
@@ -82,10 +105,10 @@ def test_staff_sees_both_pools_and_the_page_updates_itself_when_a_task_runs(
             page.click('form[action$="/accounts/login/"] button[type="submit"]')
         assert page.url == status_url, f"after logging in the browser is at {page.url}, not the status page"
 
-        pid = page.text_content("#pid")
+        shown = read_page(page)
+        pid, general, site = shown["pid"], shown["pools"]["general"], shown["pools"]["site"]
         workers = worker_pids(server.pid)
-        assert pid is not None and int(pid) in workers, f"the page shows pid {pid}; gunicorn's worker is {workers}"
-        general, site = _cells(page, "general"), _cells(page, "site")
+        assert int(pid) in workers, f"the page shows pid {pid}; gunicorn's worker is {workers}"
         assert general["workers (alive)"].split()[0] == str(GENERAL_WORKERS), general
         assert site["workers (alive)"].split()[0] == str(SITE_WORKERS), site
         before = int(general["succeeded"])
@@ -104,7 +127,7 @@ def test_staff_sees_both_pools_and_the_page_updates_itself_when_a_task_runs(
 
         after = _wait_for_succeeded_above(page, "general", before)
         seen = time.monotonic() - asked
-        assert page.text_content("#pid") == pid, "the page now shows another process"
+        assert read_page(page)["pid"] == pid, "the page now shows another process"
 
     figures.update(update_seen_seconds=round(seen, 2), self_refreshes=len(refreshes), general_succeeded=[before, after])
     print(f"\nstatus page showed the reset email task {seen:.1f}s after it was asked ({len(refreshes)} self-refreshes)")
@@ -114,11 +137,8 @@ def _wait_for_succeeded_above(page: Page, pool: str, before: int) -> int:
     """Watch the open page (never reloading it) until the pool's "succeeded" count passes ``before``."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        try:
-            now = int(_cells(page, pool)["succeeded"])
-        except (PlaywrightError, ValueError, KeyError):  # read while the page was refreshing itself
-            now = before
+        now = int(read_page(page)["pools"][pool]["succeeded"])
         if now > before:
             return now
-        page.wait_for_timeout(200)  # lets the browser run its own timers and refreshes
+        page.wait_for_timeout(200)
     raise AssertionError(f"the status page's {pool} pool never showed more than {before} succeeded task(s)")
