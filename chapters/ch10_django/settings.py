@@ -65,9 +65,6 @@ TASKS = {
 }
 # --8<-- [end:dualqueue]
 
-LOGGING = {"version": 1, "disable_existing_loggers": False, "loggers": {"django_tasks": {"level": "CRITICAL"}}}
-
-
 def as_dict() -> dict[str, object]:
     """Every setting above, for ``django.conf.settings.configure(**as_dict())``."""
     return {name: value for name, value in globals().items() if name.isupper()}
