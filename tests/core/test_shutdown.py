@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dualqueue import PoolClosedError, TaskSystem, WorkerPool
+from dualqueue import Debouncer, FakeClock, PoolClosedError, TaskSystem, WorkerPool
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +151,49 @@ def test_a_task_that_never_returns_cannot_hold_the_process_open(tmp_path: Path) 
     assert "still running ['threading.Event.wait']" in result.stderr, result.stderr
     assert len(out.read_text().split()) == 20
 # --8<-- [end:exit-drain]
+
+
+def test_the_exit_drain_does_not_wait_again_for_what_a_shutdown_left_running(tmp_path: Path) -> None:
+    # A server's worker-exit hook shuts the system down within its budget; the
+    # exit hook must not then wait exit_timeout more for the task it abandoned
+    # (gunicorn would kill the worker at its graceful timeout mid-wait).
+    out = tmp_path / "ran.txt"
+    hang = "tasks.submit('site', threading.Event().wait)\ntasks.shutdown(timeout=0.2)"
+    started = time.monotonic()
+    script = EXIT_SCRIPT.format(exit_timeout=20.0, extra=hang).replace("range(20)", "range(0)")
+    result = run_script(script, str(out))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "still running ['threading.Event.wait']" in result.stderr, "the shutdown should report the hung task"
+    assert "exit drain" not in result.stderr, f"the exit hook drained an already shut-down pool again:\n{result.stderr}"
+    assert elapsed < 20.0, f"exit took {elapsed:.1f}s: it waited exit_timeout again for the abandoned task"
+
+
+def test_a_debounced_run_is_reported_by_the_debouncers_name() -> None:
+    pool = WorkerPool("index-pool", workers=1)
+    gate = Gate()
+    pool.submit(gate.task)
+    assert gate.wait_until_entered(1)
+    index = Debouncer(lambda batch: None, wait=60, pool=pool, clock=FakeClock(), name="documents-index")
+    index.trigger("doc-1")
+    assert index.flush()
+    report = pool.shutdown(timeout=0)
+    assert report.dropped == ("debouncer 'documents-index'",), report
+    gate.open()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_forked_childs_status_starts_when_the_child_did() -> None:
+    clock = FakeClock()
+    tasks = TaskSystem(general=1, clock=clock)
+    parent_started = tasks.snapshot()["started_at"]
+    clock.advance(3600)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if tasks.snapshot()["started_at"] != parent_started else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's snapshot kept the parent's started_at"
+    assert tasks.snapshot()["started_at"] == parent_started
 
 
 # --8<-- [start:fork-property]
