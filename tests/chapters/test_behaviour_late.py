@@ -23,10 +23,13 @@ import itertools
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dualqueue
@@ -34,13 +37,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chapters.broken import FixedWindowDebouncer, ForgetfulDebouncer, UnlockedStatsPool
+from chapters.broken import (
+    FixedWindowDebouncer,
+    ForgetfulDebouncer,
+    ForgetfulShutdownPool,
+    NoForkResetPool,
+    UnlockedStatsPool,
+)
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
 from chapters.ch08_failures_and_retries import InPlaceRetry
 
-from .conftest import FEATURE_VOCABULARY, Chapter
+from .conftest import CHAPTERS, FEATURE_VOCABULARY, Chapter
 from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, unique, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def exiting() -> None:
@@ -725,6 +736,233 @@ def test_the_dead_letter_ring_keeps_only_the_newest_but_counts_every_failure(cha
     chapter.finish(pool)
 
 
+# -- shutdown --------------------------------------------------------------
+
+task_kinds = st.sampled_from(["ok", "raise", "hang"])
+
+
+# --8<-- [start:shutdown-accounts]
+def check_shutdown_accounts_for_everything(chapter: Chapter, workload: list[str], workers: int) -> None:
+    """Queue a workload (some tasks never return), shut down with a short deadline, account for every task."""
+    pool = chapter.pool(workers=workers, name=unique("drain"))
+    hung = Gate()
+    run = {"ok": lambda: None, "raise": boom, "hang": hung.task}
+    try:
+        for kind in workload:
+            pool.submit(run[kind])
+        report = pool.shutdown(timeout=0.05)
+        after = pool.snapshot()
+        outstanding = report.queued + report.running
+        accounted = report.finished + len(report.dropped) + len(report.still_running)
+        assert accounted == outstanding, f"{report} accounts for {accounted} of {outstanding} tasks"
+        assert after["dropped"] == len(report.dropped), "the pool's dropped counter disagrees with the report"
+        assert consistent(after), f"inconsistent snapshot after shutdown: {after}"
+        assert after["submitted"] == len(workload)
+        with pytest.raises(chapter.module.PoolClosedError):
+            pool.submit(lambda: None)
+        assert not pool.shutdown(timeout=0.05).dropped, "a second shutdown dropped tasks the first accounted for"
+    finally:
+        hung.open()
+# --8<-- [end:shutdown-accounts]
+
+
+@pytest.mark.feature("shutdown", "snapshot")
+@pytest.mark.parametrize(
+    ("workload", "workers"),
+    [([], 1), (["ok"] * 5, 2), (["hang", "ok", "ok", "raise"], 1), (["hang", "hang", "ok", "raise", "ok"], 2)],
+    ids=["idle", "all-finish", "one-hangs-three-queued", "both-hang"],
+)
+def test_a_shutdown_accounts_for_every_outstanding_task(chapter: Chapter, workload: list[str], workers: int) -> None:
+    check_shutdown_accounts_for_everything(chapter, workload, workers)
+
+
+@pytest.mark.feature("shutdown", "snapshot")
+@given(workload=st.lists(task_kinds, max_size=12), workers=st.integers(min_value=1, max_value=3))
+@settings(max_examples=5)
+def test_for_any_workload_a_shutdown_accounts_for_every_task(
+    chapter: Chapter, workload: list[str], workers: int
+) -> None:
+    check_shutdown_accounts_for_everything(chapter, workload, workers)
+
+
+@pytest.mark.feature("shutdown")
+def test_a_shutdown_is_bounded_and_names_what_it_dropped_and_what_still_runs(chapter: Chapter) -> None:
+    pool = chapter.pool(workers=1, name=unique("drain"))
+    analysis = Gate()
+    try:
+        pool.submit(analysis.task)
+        assert analysis.wait_until_entered(1)
+        for _ in range(3):
+            pool.submit(boom)
+        started = time.monotonic()
+        report = pool.shutdown(timeout=0.1)
+        assert time.monotonic() - started < DEADLOCK, "the shutdown waited for a task that never returns"
+    finally:
+        analysis.open()
+    assert (report.queued, report.running, report.finished) == (3, 1, 0)
+    assert report.dropped == ("tests.chapters.support.boom",) * 3
+    assert report.still_running == ("tests.chapters.support.Gate.task",)
+    assert not report.complete
+    assert json.loads(json.dumps(report.as_dict()))["dropped"] == list(report.dropped)
+
+
+@pytest.mark.feature("shutdown", "task_system", "debouncer", "clock")
+def test_a_system_shutdown_flushes_its_debouncers_then_drains_every_pool_and_refuses_work(chapter: Chapter) -> None:
+    tasks = chapter.module.TaskSystem(general=1, site=1, clock=chapter.module.FakeClock())
+    indexed: list[list[int]] = []
+    index = tasks.debouncer("search-index", indexed.append, wait=3600)
+    index.trigger(1)
+    index.trigger(2)
+    analysis = Gate()
+    try:
+        tasks.submit("site", analysis.task)
+        assert analysis.wait_until_entered(1)
+        report = tasks.shutdown(timeout=0.05)
+    finally:
+        analysis.open()
+    assert indexed == [[1, 2]], "the pending index batch was not run before the pools were drained"
+    assert sorted(report.pools) == ["general", "site"] and report.pools["general"].complete
+    assert report.pools["site"].still_running == ("tests.chapters.support.Gate.task",)
+    with pytest.raises(chapter.module.PoolClosedError):
+        tasks.submit("general", print)
+    with pytest.raises(chapter.module.PoolClosedError):
+        index.trigger(3)
+
+
+@pytest.mark.feature("shutdown", "retries", "clock")
+def test_a_task_waiting_for_its_retry_is_dropped_by_name_at_shutdown(chapter: Chapter) -> None:
+    clock, pool = retrying_pool(chapter)
+    analyse = Flaky(clock, failures=5)
+    pool.submit(chapter.module.Retry(attempts=5, base_delay=60)(analyse), 42)
+    assert wait_for(lambda: pool.snapshot()["retrying"] == 1)
+    report = pool.shutdown(timeout=0.05)
+    assert (report.queued, report.running, len(report.dropped)) == (1, 0, 1)
+    assert report.dropped[0].endswith("Flaky")
+    clock.advance(3600)
+    assert analyse.attempts() == 1, "a retry ran after its pool was shut down"
+    s = pool.snapshot()
+    assert (s["dropped"], s["retrying"], s["queued"]) == (1, 0, 0) and consistent(s)
+
+
+# -- fork ------------------------------------------------------------------
+
+
+# --8<-- [start:fork-check]
+def child_exit_status_after_fork(chapter: Chapter, deadline: float = 20) -> int:
+    """Fork while a system has history, a running task, a backlog and a pending debounce; the child's verdict.
+
+    The child must find empty pools and debouncers of its own, run new work, and
+    exit 0 within the deadline (codes 3 to 5 say which part failed; -9, that it hung
+    and was killed). The parent's system must keep working.
+    """
+    tasks = chapter.module.TaskSystem(general=2, site=1)
+    analysis = Gate()
+    for _ in range(5):
+        tasks.submit("general", lambda: None)
+    assert tasks.join(DEADLOCK)
+    tasks.submit("site", analysis.task)  # the one site worker is busy while we fork...
+    assert analysis.wait_until_entered(1)
+    for _ in range(3):
+        tasks.submit("site", lambda: None)  # ...with a backlog that belongs to the parent
+    index = tasks.debouncer("search-index", lambda batch: None, wait=3600)
+    index.trigger("doc-1")
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest from here on, only an exit status
+        status = 1
+        try:
+            fresh = tasks.snapshot()
+            pools = fresh["pools"].values()
+            status = 3 if any(p["submitted"] or p["queued"] or p["running"] for p in pools) else 0
+            status = status or (4 if fresh["debouncers"]["search-index"]["pending"] else 0)
+            ran: list[str] = []
+            tasks.submit("general", ran.append, "email")
+            tasks.submit("site", ran.append, "analysis")
+            status = status or (0 if tasks.join(timeout=5) and sorted(ran) == ["analysis", "email"] else 5)
+        finally:
+            os._exit(status)
+    try:
+        return wait_for_child(pid, deadline)
+    finally:
+        analysis.open()
+        assert tasks.join(DEADLOCK), "the parent's system stopped working after the fork"
+        assert tasks.snapshot()["pools"]["site"]["succeeded"] == 4
+        chapter.finish(tasks)
+# --8<-- [end:fork-check]
+
+
+def wait_for_child(pid: int, deadline: float) -> int:
+    give_up = time.monotonic() + deadline
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > give_up:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return -9
+        time.sleep(0.005)
+
+
+@pytest.mark.feature("fork", "task_system", "debouncer")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+ warns when a process with threads forks
+def test_a_forked_child_gets_fresh_working_pools_and_debouncers(chapter: Chapter) -> None:
+    assert child_exit_status_after_fork(chapter) == 0
+
+
+# -- exit_drain ------------------------------------------------------------
+
+# --8<-- [start:exit-script]
+EXIT_SCRIPT = """
+import importlib, sys, threading, time
+core = importlib.import_module(sys.argv[1])
+exit_timeout = {{"exit_timeout": float(sys.argv[3])}} if sys.argv[3] != "none" else {{}}
+tasks = core.TaskSystem(general=2, site=2, **exit_timeout)
+out = open(sys.argv[2], "a")
+
+def send_email(n):
+    time.sleep({seconds})
+    out.write(f"{{n}}\\n")
+    out.flush()
+
+{extra}
+for n in range(20):
+    tasks.submit("general", send_email, n)
+# the end of the script: a deploy stops the process here
+"""
+# --8<-- [end:exit-script]
+
+
+def run_until_exit(
+    module: str, tmp_path: Path, *, seconds: float = 0.02, exit_timeout: float | None = 30.0, extra: str = ""
+) -> tuple[subprocess.CompletedProcess[str], int, float]:
+    """Run EXIT_SCRIPT against ``module``; return the process, how many of the 20 emails were sent, and how long."""
+    out = tmp_path / f"sent-{unique()}.txt"
+    out.touch()
+    script = EXIT_SCRIPT.format(seconds=seconds, extra=extra)
+    started = time.monotonic()
+    process = subprocess.run(
+        [sys.executable, "-c", script, module, str(out), "none" if exit_timeout is None else str(exit_timeout)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    return process, len(out.read_text().split()), time.monotonic() - started
+
+
+# --8<-- [start:exit-drain]
+@pytest.mark.feature("exit_drain")
+def test_at_exit_the_queue_is_drained_and_a_task_that_never_returns_cannot_hold_the_process(
+    chapter: Chapter, tmp_path: Path
+) -> None:
+    never_returns = "tasks.submit('site', threading.Event().wait)"
+    process, sent, took = run_until_exit(
+        chapter.module.__name__, tmp_path, seconds=0.005, exit_timeout=0.3, extra=never_returns
+    )
+    assert process.returncode == 0, process.stderr
+    assert sent == 20, f"only {sent} of 20 queued emails were sent before the process exited"
+    assert took < 30, "the exit waited far beyond exit_timeout for a task that never returns"
+    assert "still running ['threading.Event.wait']" in process.stderr, process.stderr
+# --8<-- [end:exit-drain]
+
+
 # -- the suite can fail ----------------------------------------------------
 
 
@@ -783,3 +1021,32 @@ def test_the_suite_catches_a_retry_that_sleeps_on_the_worker(monkeypatch: pytest
             test_a_failed_attempt_waits_on_the_clock_counted_as_queued_then_runs_again(sleeper)
     finally:
         wake_every_sleeper()
+
+
+def test_the_suite_catches_a_shutdown_that_forgets_the_queue() -> None:
+    forgetful = reference_with(WorkerPool=ForgetfulShutdownPool)
+    with pytest.raises(AssertionError, match="accounts for"):
+        check_shutdown_accounts_for_everything(forgetful, ["hang", "ok", "ok", "raise"], 1)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("subject", ["reference-no-fork-reset", "chapter-8"])
+def test_the_suite_catches_pools_that_are_not_reset_in_a_forked_child(subject: str) -> None:
+    if subject == "chapter-8":
+        unprepared = next(c for c in CHAPTERS if c.name == "ch08_failures_and_retries")
+    else:
+
+        class NoForkResetSystem(dualqueue.TaskSystem):
+            def __init__(self, **pools: int) -> None:
+                super().__init__(**{name: NoForkResetPool(name, workers=n) for name, n in pools.items()})
+
+        unprepared = reference_with(TaskSystem=NoForkResetSystem)
+    assert child_exit_status_after_fork(unprepared, deadline=5) != 0
+
+
+def test_the_suite_catches_daemon_workers_with_no_exit_drain(tmp_path: Path) -> None:
+    # Chapter 8 is the seed's design: daemon workers and nothing at exit. 20 emails of 0.05 s on two
+    # workers are half a second of work; the process is gone long before that.
+    process, sent, _ = run_until_exit("chapters.ch08_failures_and_retries", tmp_path, seconds=0.05, exit_timeout=None)
+    assert process.returncode == 0 and process.stdout == process.stderr == "", "the loss was not silent"
+    assert sent < 20

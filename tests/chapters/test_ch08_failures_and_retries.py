@@ -57,11 +57,15 @@ def test_an_exception_only_worker_dies_of_sys_exit_and_nobody_is_told(caplog: py
 
 
 def test_the_pool_survives_sys_exit_counts_it_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    def logged_exits() -> int:
+        return sum(isinstance(r.exc_info[1], SystemExit) for r in caplog.records if r.exc_info)
+
     with caplog.at_level(logging.ERROR, logger="dualqueue"):
         after = after_two_tasks_call_sys_exit(WorkerPool(unique(), workers=2), DEADLOCK)
+        # Each failure is logged just after it is counted, outside the pool's lock: wait for the second line.
+        assert wait_for(lambda: logged_exits() == 2), f"{logged_exits()} of 2 exits were logged with a traceback"
     assert (after["alive_workers"], after["email_sent"]) == (2, True)
     assert (after["running"], after["failed"], after["last_error"]["type"]) == (0, 2, "SystemExit")
-    assert sum(isinstance(r.exc_info[1], SystemExit) for r in caplog.records if r.exc_info) == 2
 # --8<-- [end:silent-death]
 
 

@@ -1,0 +1,132 @@
+"""Opt-in retries: a policy attached to a task, and dead letters for the ones that gave up.
+
+A task opts in by being wrapped::
+
+    @Retry(attempts=5, base_delay=2.0, retry_on=(TimeoutError,))
+    def analyse_site(site_id): ...
+
+    tasks.submit("site", analyse_site, 42)
+
+When an attempt raises one of ``retry_on`` and attempts remain, the pool asks
+its clock to requeue the task after the backoff delay. Nothing holds a worker
+while a retry waits. The task counts as ``queued`` (and ``retrying``) meanwhile,
+so the pool's invariant ``submitted == queued + running + succeeded + failed +
+dropped`` holds throughout. A task that fails for the last time is ``failed``
+and is recorded as a ``DeadLetter`` in a bounded ring on its pool.
+
+Calling a wrapped function directly calls it once: the policy is the pool's
+business, not the function's.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, TypeVar
+
+__all__ = ["DeadLetter", "Retry", "Retrying"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Bounded attempts with exponential backoff and jitter.
+
+    The delay before attempt ``n + 1`` (after ``n`` failures) is
+    ``min(max_delay, base_delay * factor ** (n - 1))`` scaled by a random
+    factor in ``[1 - jitter, 1]``: ``jitter=0`` is plain exponential backoff,
+    ``jitter=1`` is "full jitter", the default ``0.5`` keeps at least half of
+    the delay while still spreading out clients that failed together.
+    """
+
+    attempts: int = 3
+    base_delay: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.5
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    rng: Callable[[], float] = field(default=random.random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attempts, int) or self.attempts < 1:
+            raise ValueError(f"attempts must be an int >= 1, got {self.attempts!r}")
+        for name in ("base_delay", "max_delay"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (self.factor >= 1 and math.isfinite(self.factor)):
+            raise ValueError(f"factor must be a finite number >= 1, got {self.factor!r}")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(f"jitter must be between 0 and 1, got {self.jitter!r}")
+        if not self.retry_on or not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
+        ):
+            raise TypeError(f"retry_on must be a tuple of exception classes, got {self.retry_on!r}")
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed attempts (``failures >= 1``)."""
+        ceiling = min(self.max_delay, self.base_delay * self.factor ** (failures - 1))
+        return ceiling * (1 - self.jitter * self.rng())
+
+    def should_retry(self, exc: BaseException, failures: int) -> bool:
+        """True if a task that has now failed ``failures`` times gets another attempt."""
+        return failures < self.attempts and isinstance(exc, self.retry_on)
+
+    def __call__(self, fn: Callable[P, R]) -> Retrying[P, R]:
+        """Use the policy as a decorator: ``@Retry(attempts=5)``."""
+        return Retrying(fn, self)
+
+
+class Retrying(Generic[P, R]):
+    """A callable carrying its retry policy. Calling it calls ``fn`` once."""
+
+    def __init__(self, fn: Callable[P, R], policy: Retry) -> None:
+        if not callable(fn):
+            raise TypeError(f"Retry needs a callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.policy = policy
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Retrying {task_name(self.fn)} {self.policy!r}>"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A task that failed for the last time: what it was and why, never its arguments."""
+
+    task: str
+    attempts: int
+    error_type: str
+    message: str
+    failed_at: float  # wall-clock seconds since the epoch
+
+    def as_dict(self) -> dict[str, Any]:
+        from .stats import iso  # local: stats imports this module
+
+        return {
+            "task": self.task,
+            "attempts": self.attempts,
+            "error_type": self.error_type,
+            "message": self.message,
+            "failed_at": iso(self.failed_at),
+        }
+
+
+def task_name(fn: object) -> str:
+    """A stable, human name for a callable: ``module.qualname``; never its arguments."""
+    inner = getattr(fn, "fn", None) if isinstance(fn, Retrying) else None
+    target = inner if inner is not None else fn
+    if isinstance(target, functools.partial):
+        return task_name(target.func)
+    module = getattr(target, "__module__", None)
+    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    return f"{module}.{qualname}" if module else qualname
