@@ -76,6 +76,7 @@ class Debouncer:
         self.pool = pool
         self.clock: Clock = clock if clock is not None else (pool.clock if pool else default_clock())
         self.name = name or task_name(fn)
+        self._task = _Run(self._run, f"debouncer {self.name!r}")
         self._reset()
         _live_debouncers.add(self)
 
@@ -212,7 +213,7 @@ class Debouncer:
             self._run(batch)
             return
         try:
-            self.pool.submit(self._run, batch)
+            self.pool.submit(self._task, batch)
         except (PoolClosedError, QueueFullError) as exc:
             with self._lock:
                 self.dropped += len(batch)
@@ -271,6 +272,23 @@ class Debouncer:
                 if error is None
                 else {"type": error.error_type, "message": error.message, "at": shown(error.at)},
             }
+
+
+class _Run:
+    """What a debouncer hands its pool: its run, named after the debouncer.
+
+    So a batch that is dropped or still running at shutdown is reported as
+    ``debouncer 'documents-index'`` rather than as ``Debouncer._run``.
+    """
+
+    __slots__ = ("_run", "task_name")
+
+    def __init__(self, run: Callable[[list[Any]], None], name: str) -> None:
+        self._run = run
+        self.task_name = name
+
+    def __call__(self, batch: list[Any]) -> None:
+        self._run(batch)
 
 
 # Fork: a pending batch belongs to the parent (its run happens there); the

@@ -305,7 +305,8 @@ class WorkerPool:
 
         Returns True if that happened, False if ``timeout`` seconds passed first.
         Unlike ``queue.Queue.join`` it can time out, and it works after a task
-        raised (a failed task still counts as done).
+        raised (a failed task still counts as done). A failure is logged outside
+        the lock, after it is counted: its log line may follow ``join``'s return.
         """
         with self._all_tasks_done:
             return self._all_tasks_done.wait_for(self._idle, timeout)
@@ -374,6 +375,10 @@ class WorkerPool:
         self._stats.dropped += len(names)
         return tuple(names)
 
+    def _drained(self) -> bool:
+        with self._mutex:
+            return self._stopping
+
     @property
     def closed(self) -> bool:
         """True once shutdown has begun: submit raises ``PoolClosedError``."""
@@ -422,12 +427,15 @@ _live_pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 
 def drain_all(timeout: float | None = None) -> ShutdownReport:
-    """Shut down every live pool in this process with one shared deadline.
+    """Shut down every live pool in this process that is not shut down yet, with one shared deadline.
 
-    ``timeout=None`` uses the largest ``exit_timeout`` among the pools. This is
+    ``timeout=None`` uses the largest ``exit_timeout`` among those pools. This is
     what the exit hook runs; servers call it from their worker-exit hook.
+    A pool whose shutdown already finished is skipped: its report was given
+    then, and the tasks it left running belong to their daemon threads. Waiting
+    for them again would stretch a server's exit past the budget it just spent.
     """
-    pools = list(_live_pools)
+    pools = [pool for pool in list(_live_pools) if not pool._drained()]
     if timeout is None:
         timeout = max((pool.exit_timeout for pool in pools), default=0.0)
     return drain(pools, timeout)

@@ -122,7 +122,14 @@ class DeadLetter:
 
 
 def task_name(fn: object) -> str:
-    """A stable, human name for a callable: ``module.qualname``; never its arguments."""
+    """A stable, human name for a callable: ``module.qualname``; never its arguments.
+
+    A callable may name itself with a string attribute ``task_name`` (a debouncer's
+    runs are reported as ``debouncer 'name'``, not as a method of the class).
+    """
+    explicit = getattr(fn, "task_name", None)
+    if isinstance(explicit, str):
+        return explicit
     inner = getattr(fn, "fn", None) if isinstance(fn, Retrying) else None
     target = inner if inner is not None else fn
     if isinstance(target, functools.partial):

@@ -155,6 +155,16 @@ class TaskSystem:
 _live_systems: weakref.WeakSet[TaskSystem] = weakref.WeakSet()
 
 
+def _restart_systems_in_child() -> None:
+    # The pools reset themselves (pool.py); the picture's start time must say
+    # when this process's counters began, not when the parent's did.
+    for system in list(_live_systems):
+        system._started_at = system.clock.wall()
+
+
+os.register_at_fork(after_in_child=_restart_systems_in_child)
+
+
 def _at_exit() -> None:
     # Daemon workers are still alive here (atexit runs before the interpreter
     # stops them), so draining works. Debouncers first: their pending batches
