@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: browser setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -75,6 +75,13 @@ demo: $(STAMP)
 	              -b 127.0.0.1:$(PORT) demo.wsgi ;; \
 	  *) echo "DEMO_SERVER must be runserver or gunicorn, got '$(DEMO_SERVER)'" >&2; exit 2 ;; \
 	esac
+
+# The reliability figures quoted by docs/guides/promises.md: the load and fault tests at full size,
+# the end-to-end tests, rendered into the page with the date and the machine.
+figures: $(STAMP) browser
+	DUALQUEUE_FIGURES_JSON=docs/guides/promises-figures.json $(BIN)/pytest -q \
+	  tests/reliability tests/e2e
+	$(BIN)/python -m tests.figures docs/guides/promises-figures.json docs/guides/promises.md
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

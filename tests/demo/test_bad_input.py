@@ -42,6 +42,7 @@ def raw_site(geometry_json: str) -> bytes:
 POLYGON_HEAD = '{"type": "Polygon", "coordinates": [[[10, 50], [10.1, 50], '
 POLYGON_TAIL = ", [10.1, 50.1], [10, 50.1], [10, 50]]]}"
 
+# --8<-- [start:bad-site-bodies]
 BAD_SITE_BODIES: list[tuple[str, bytes, int, str]] = [
     # (case, body, status, words the error must contain)
     ("truncated JSON", b'{"name": "Plot", "geometry": {', 400, "not valid JSON"),
@@ -85,6 +86,7 @@ BAD_SITE_BODIES: list[tuple[str, bytes, int, str]] = [
     ("deep nesting", b'{"name": "Plot", "geometry": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "nested more than"),
     ("deep nesting, unbalanced", b"[" * 100_000, 400, "nested more than"),
 ]
+# --8<-- [end:bad-site-bodies]
 
 
 class SiteInputTests(TestCase):

@@ -88,6 +88,7 @@ class AccessTests(TestCase):
         self.assertAllowed(self.get("json", f"Bearer {TOKEN}"))
 
     def test_wrong_or_malformed_authorization_is_unauthorized_never_an_error(self) -> None:
+# --8<-- [start:malformed-authorization]
         headers = [
             "Bearer wrong",
             f"Bearer {TOKEN}x",
@@ -106,6 +107,7 @@ class AccessTests(TestCase):
             "",
             TOKEN,
         ]
+# --8<-- [end:malformed-authorization]
         for header in headers:
             for which in ("json", "metrics", "page"):
                 with self.subTest(header=header[:40], which=which):

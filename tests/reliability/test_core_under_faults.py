@@ -93,6 +93,7 @@ def test_a_mixed_load_from_eight_producers_is_accounted_for_task_by_task(figures
     stop.set()
     watcher.join(DEADLOCK)
 
+# --8<-- [start:load-accounting]
     assert not worker_deaths, f"a worker died or a snapshot was inconsistent under load: {worker_deaths[:2]}"
     lost = 0
     for name, pool in tasks.snapshot()["pools"].items():
@@ -102,6 +103,7 @@ def test_a_mixed_load_from_eight_producers_is_accounted_for_task_by_task(figures
         assert (pool["succeeded"], pool["failed"]) == (sent[name]["ok"], sent[name]["bad"])
         assert len(pool["dead_letters"]) <= 50, "the dead-letter ring outgrew its bound"
         lost += pool["submitted"] - pool["succeeded"] - pool["failed"]
+# --8<-- [end:load-accounting]
     figures.update(tasks=PRODUCERS * PER_PRODUCER, producers=PRODUCERS, seconds=round(elapsed, 2),
                    failed=sum(p["failed"] for p in tasks.snapshot()["pools"].values()), lost=lost,
                    worker_deaths=len(worker_deaths))
