@@ -46,10 +46,10 @@ from chapters.broken import (
 )
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
-from chapters.ch08_failures_and_retries import InPlaceRetry
+from chapters.ch08_failures_and_retries import ExceptionOnlyPool, InPlaceRetry
 
 from .conftest import CHAPTERS, FEATURE_VOCABULARY, Chapter
-from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, unique, wait_for
+from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, thread_deaths, unique, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -1050,3 +1050,16 @@ def test_the_suite_catches_daemon_workers_with_no_exit_drain(tmp_path: Path) -> 
     process, sent, _ = run_until_exit("chapters.ch08_failures_and_retries", tmp_path, seconds=0.05, exit_timeout=None)
     assert process.returncode == 0 and process.stdout == process.stderr == "", "the loss was not silent"
     assert sent < 20
+
+
+def test_the_early_suite_catches_a_worker_loop_that_catches_only_exception(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Chapter 8's first attempt: `except Exception` lets SystemExit end the worker thread, in silence.
+    from . import test_behaviour_early as early  # imported here, so that its tests are not collected twice
+
+    narrow = broken_chapter("except-exception", {"worker", "survives_errors", "pool"}, WorkerPool=ExceptionOnlyPool)
+    monkeypatch.setattr(early, "DEADLOCK", IMPOSSIBLE)
+    with thread_deaths() as deaths, pytest.raises(AssertionError, match="never ran"):
+        early.test_a_worker_survives_a_raising_task_and_logs_it(narrow, SystemExit(3), caplog)
+    assert [type(death) for death in deaths] == [SystemExit]
