@@ -56,7 +56,11 @@ class Clock(Protocol):
         ...
 
     def wall(self) -> float:
-        """Seconds since the epoch, for timestamps shown to people."""
+        """Seconds since the epoch, for timestamps shown to people.
+
+        Must not wait for a lock another thread may hold: a forked child reads
+        it while the parent's threads, gone in the child, may have held one.
+        """
         ...
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
@@ -119,12 +123,15 @@ class SystemClock:
         self._thread: threading.Thread | None = None
 
     def now(self) -> float:
+        """``time.monotonic()``."""
         return time.monotonic()
 
     def wall(self) -> float:
+        """``time.time()``."""
         return time.time()
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
+        """Run ``fn()`` on the clock's thread once ``delay`` seconds have passed."""
         _check_delay(delay)
         handle = Handle(time.monotonic() + delay, fn)
         with self._changed:
@@ -175,15 +182,19 @@ class FakeClock:
         self._lock = threading.RLock()
         self._timeline = _Timeline()
 
+    # Readings take no lock: _now is one float, replaced whole by advance(), so
+    # a reading is never torn; and a forked child may read a clock whose lock a
+    # parent thread held at the fork.
     def now(self) -> float:
-        with self._lock:
-            return self._now
+        """The fake monotonic time: ``start`` plus every ``advance`` so far."""
+        return self._now
 
     def wall(self) -> float:
-        with self._lock:
-            return self._now + self._wall_offset
+        """``wall_start`` plus the same advances."""
+        return self._now + self._wall_offset
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
+        """Schedule ``fn()``; it runs inside the ``advance`` call that reaches its time."""
         _check_delay(delay)
         with self._lock:
             handle = Handle(self._now + delay, fn)

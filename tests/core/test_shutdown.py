@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -194,6 +195,54 @@ def test_a_forked_childs_status_starts_when_the_child_did() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, "the child's snapshot kept the parent's started_at"
     assert tasks.snapshot()["started_at"] == parent_started
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_child_forked_while_another_thread_holds_the_clocks_lock_still_works() -> None:
+    # The child's fork handlers and its first snapshot read the clock; the
+    # thread holding the clock's lock in the parent does not exist in the child.
+    clock = FakeClock()
+    tasks = TaskSystem(general=1, clock=clock)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with clock._lock:
+            held.set()
+            release.wait(DEADLOCK)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(DEADLOCK)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ran: list[str] = []
+                tasks.snapshot()
+                tasks.submit("general", ran.append, "child")
+                code = 0 if tasks.join(timeout=5) and ran == ["child"] else 2
+            finally:
+                os._exit(code)
+        status = wait_for_child(pid, deadline=10.0)
+    finally:
+        release.set()
+        holder.join(DEADLOCK)
+    assert status == 0, f"the child {'hung' if status == 'hung' else f'exited {status}'}"
+
+
+def wait_for_child(pid: int, deadline: float) -> int | str:
+    """The child's exit status, or "hung" (and the child killed) if it outlives ``deadline`` seconds."""
+    give_up = time.monotonic() + deadline
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > give_up:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return "hung"
+        time.sleep(0.01)
 
 
 # --8<-- [start:fork-property]
