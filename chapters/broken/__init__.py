@@ -10,10 +10,11 @@ thing wrong, the way real code gets it wrong. They exist for two readers:
 Never use them for anything else.
 """
 
-from .debouncers import FixedWindowDebouncer, ForgetfulDebouncer
+from .debouncers import EagerFollowUpDebouncer, FixedWindowDebouncer, ForgetfulDebouncer
 from .pools import ForgetfulShutdownPool, NoForkResetPool, SharedPoolSystem, UnlockedStatsPool
 
 __all__ = [
+    "EagerFollowUpDebouncer",
     "FixedWindowDebouncer",
     "ForgetfulDebouncer",
     "ForgetfulShutdownPool",

@@ -33,3 +33,20 @@ class ForgetfulDebouncer(Debouncer):
         if self.running:
             return
         super().trigger(item)
+
+
+class EagerFollowUpDebouncer(Debouncer):
+    """The bug: once a batch falls due during a run, later triggers stop restarting its window.
+
+    The follow-up starts the moment the run in flight ends, so an upload that
+    arrived a second earlier is indexed after no quiet at all, and a burst
+    that straddles the end of a run is split. (The reference withdrew the
+    follow-up when a trigger moved the due time ahead; only ``flush`` is "now".)
+    """
+
+    def trigger(self, item: Any = None) -> None:
+        with self._lock:
+            due_during_run = self._follow_up
+        super().trigger(item)
+        with self._lock:
+            self._follow_up = self._follow_up or (due_during_run and self._pending)

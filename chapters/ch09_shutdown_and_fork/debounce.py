@@ -90,7 +90,8 @@ class Debouncer:
         self._due_at: float | None = None  # when the pending batch runs
         self._timer: Handle | None = None  # at most one armed timer
         self._running_since: float | None = None  # the single-flight guard
-        self._follow_up = False  # the window elapsed during a run: run again right after
+        self._follow_up = False  # the batch fell due during a run: run it right after
+        self._flushed = False  # the follow-up was asked for by flush(): no trigger postpones it
         self._closed = False
         self.triggers = 0
         self.runs = 0
@@ -118,8 +119,12 @@ class Debouncer:
                 self._pending = True
                 self._first_at = now
             self._due_at = self._next_due(now)
+            if self._follow_up and not self._flushed and self._due_at > now:
+                # The window had elapsed during a run, but this trigger restarts it:
+                # the follow-up waits for quiet like any batch (or for max_wait).
+                self._follow_up = False
             if self._timer is None:
-                self._timer = self.clock.call_later(self._due_at - now, self._fire)
+                self._timer = self.clock.call_later(max(0.0, self._due_at - now), self._fire)
 
     def _next_due(self, now: float) -> float:
         # Lock held. Trailing edge: quiet for `wait` after this trigger, but
@@ -140,7 +145,7 @@ class Debouncer:
             if not self._pending:
                 return False
             if self._running_since is not None:
-                self._follow_up = True
+                self._follow_up = self._flushed = True
                 return True
             batch = self._take()
         self._dispatch(batch)
@@ -151,7 +156,7 @@ class Debouncer:
         with self._lock:
             count = len(self._batch)
             self._batch = []
-            self._pending = self._follow_up = False
+            self._pending = self._follow_up = self._flushed = False
             self._first_at = self._due_at = None
             self.dropped += count
             if self._timer is not None:
@@ -184,7 +189,7 @@ class Debouncer:
     def _take(self) -> list[Any]:
         # Lock held: hand the pending batch to a run and take the guard.
         batch, self._batch = self._batch, []
-        self._pending = self._follow_up = False
+        self._pending = self._follow_up = self._flushed = False
         self._first_at = self._due_at = None
         if self._timer is not None:
             self._timer.cancel()

@@ -105,7 +105,7 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
         def finish_run(self) -> None:
             self.check_new_runs()  # judge the run before it runs
             self.pool.run_next()
-            self.check_new_runs(follow_up=True)  # a run it handed over as it ended is its follow-up
+            self.check_new_runs()  # a run it handed over as it ended is its follow-up
 
         @rule()
         def flush(self) -> None:
@@ -145,13 +145,13 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
             if self.waiting and not self.pool.waiting:
                 assert self.clock.next_due() is not None, "items wait, no run is in flight, and no timer is armed"
 
-        def check_new_runs(self, follow_up: bool = False) -> None:
+        def check_new_runs(self) -> None:
             for handed_at, (batch,) in self.pool.handed_over[self.checked :]:
                 expected = [item for item, _ in self.waiting[: len(batch)]]
                 assert batch == expected, f"a run got {batch}; the oldest waiting items were {expected}"
-                # The quiet window is judged on runs the timer starts. A follow-up starts the moment
-                # the run before it ends (its window elapsed during that run), a flushed run at once.
-                if batch and not (self.early or follow_up):
+                # Every run waits out its quiet window, a follow-up too (a trigger during the run
+                # restarts the window); only a flushed run starts early.
+                if batch and not self.early:
                     last_trigger = self.waiting[len(batch) - 1][1]
                     assert handed_at >= last_trigger + WAIT, (
                         f"a run started at t={handed_at}, {handed_at - last_trigger:g}s after its last trigger"
@@ -170,7 +170,7 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
                 self.check_new_runs()
                 while self.pool.waiting:
                     self.pool.run_next()
-                    self.check_new_runs(follow_up=True)
+                    self.check_new_runs()
             delivered_or_dropped = sorted(self.delivered + self.dropped)
             assert delivered_or_dropped == [item for item, _ in self.triggered], (
                 f"delivered {self.delivered} and dropped {self.dropped} of {len(self.triggered)} triggered items"

@@ -17,7 +17,13 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from chapters.broken import FixedWindowDebouncer, ForgetfulDebouncer, ForgetfulShutdownPool, UnlockedStatsPool
+from chapters.broken import (
+    EagerFollowUpDebouncer,
+    FixedWindowDebouncer,
+    ForgetfulDebouncer,
+    ForgetfulShutdownPool,
+    UnlockedStatsPool,
+)
 from chapters.ch11_testing_concurrency import Debouncer, FakeClock, WorkerPool, demo
 from chapters.ch11_testing_concurrency.bursts import Run, burst_property, bursts, runs_on_fake_clock
 from chapters.ch11_testing_concurrency.falsify import falsify
@@ -127,6 +133,13 @@ def test_the_state_machine_catches_a_debouncer_that_ignores_triggers_during_a_ru
     found = falsify(lambda: run_state_machine_as_test(machine, settings=settings(max_examples=200, **FIND)))
     assert found is not None, "the state machine passed a debouncer that drops triggers during a run"
     assert any(claim in found.message for claim in ("pending=", "a run got", "delivered")), found
+
+
+def test_the_state_machine_catches_a_follow_up_that_ignores_later_triggers() -> None:
+    machine = debouncer_machine(EagerFollowUpDebouncer)
+    found = falsify(lambda: run_state_machine_as_test(machine, settings=settings(max_examples=300, **FIND)))
+    assert found is not None, "the state machine passed a debouncer whose follow-up skips its quiet window"
+    assert "after its last trigger" in found.message, found
 # --8<-- [end:machine-tests]
 
 

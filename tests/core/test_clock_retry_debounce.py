@@ -221,3 +221,71 @@ def test_a_system_debouncer_without_a_pool_runs_inline_on_the_clock() -> None:
         clock.advance(1)
     assert seen == [[0, 1, 2]]
     assert debouncer.snapshot()["pool"] is None
+
+
+class FirstRunBlocks:
+    """A debounced callback whose first run blocks until the test opens the gate; every run is recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.gate = Gate()
+        self.runs: list[tuple[float, list[int]]] = []
+
+    def __call__(self, batch: list[int]) -> None:
+        self.runs.append((self.clock.now(), batch))
+        if len(self.runs) == 1:
+            self.gate.task()
+
+
+InFlight = tuple[FakeClock, Debouncer, FirstRunBlocks, WorkerPool]
+
+
+def run_in_flight(wait: float, max_wait: float | None = None) -> InFlight:
+    """A debouncer whose first run (batch [0], started at t=wait) is in flight on a pool worker."""
+    clock = FakeClock()
+    pool = WorkerPool("debounced", workers=1, clock=clock)
+    record = FirstRunBlocks(clock)
+    debouncer = Debouncer(record, wait=wait, max_wait=max_wait, pool=pool, clock=clock)
+    debouncer.trigger(0)
+    clock.advance(wait)
+    assert record.gate.wait_until_entered(1)
+    return clock, debouncer, record, pool
+
+
+def test_a_trigger_after_the_window_elapsed_during_a_run_restarts_the_window() -> None:
+    clock, debouncer, record, pool = run_in_flight(wait=10)
+    debouncer.trigger(1)  # t=10, during the run
+    clock.advance(10)  # t=20: the batch falls due while the first run is still in flight
+    clock.advance(5)
+    debouncer.trigger(2)  # t=25: restarts the quiet window, so [1, 2] is due at 35
+    record.gate.open()
+    assert pool.join(DEADLOCK)
+    assert record.runs == [(10, [0])], "the follow-up ran before its quiet window ended"
+    clock.advance(10)
+    assert pool.join(DEADLOCK)
+    assert record.runs == [(10, [0]), (35, [1, 2])]
+    pool.shutdown(DEADLOCK)
+
+
+def test_a_trigger_after_max_wait_elapsed_during_a_run_is_accepted_and_runs_right_after() -> None:
+    clock, debouncer, record, pool = run_in_flight(wait=10, max_wait=20)
+    clock.advance(1)
+    debouncer.trigger(1)  # t=11: due at min(21, 11 + 20) = 21
+    clock.advance(29)  # t=40: past max_wait for item 1, and the run is still in flight
+    debouncer.trigger(2)  # must not fail, and must not postpone a batch already past max_wait
+    record.gate.open()
+    assert wait_for(lambda: len(record.runs) == 2)
+    assert pool.join(DEADLOCK)
+    assert record.runs == [(10, [0]), (40, [1, 2])]
+    pool.shutdown(DEADLOCK)
+
+
+def test_a_flush_during_a_run_is_not_postponed_by_later_triggers() -> None:
+    _, debouncer, record, pool = run_in_flight(wait=10)
+    debouncer.trigger(1)
+    assert debouncer.flush()  # during the run: the follow-up starts as soon as it ends
+    debouncer.trigger(2)
+    record.gate.open()
+    assert wait_for(lambda: len(record.runs) == 2)
+    assert record.runs == [(10, [0]), (10, [1, 2])]
+    pool.shutdown(DEADLOCK)
