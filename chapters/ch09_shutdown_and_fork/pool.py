@@ -97,6 +97,7 @@ class ShutdownReport:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-serializable, for logs and status pages."""
         return {
             "queued": self.queued,
             "running": self.running,
@@ -125,7 +126,15 @@ def _check_count(name: str, value: object, minimum: int) -> int:
 
 
 class WorkerPool:
-    """``workers`` threads taking tasks, first in first out, from one queue."""
+    """``workers`` threads taking tasks, first in first out, from one queue.
+
+    ``maxsize`` bounds the queue (0, the default, means unbounded): a submit to a
+    full queue raises ``QueueFullError`` at the caller. ``dead_letters`` is the
+    size of the ring of finally-failed tasks shown in the snapshot (0 keeps none).
+    ``exit_timeout`` is how long the interpreter-exit drain may wait for this
+    pool. ``clock`` times ages and schedules retries (a shared ``SystemClock``
+    by default). No thread starts until the first submit.
+    """
 
     def __init__(
         self,

@@ -1,11 +1,8 @@
 """Opt-in retries: a policy attached to a task, and dead letters for the ones that gave up.
 
-A task opts in by being wrapped::
-
-    @Retry(attempts=5, base_delay=2.0, retry_on=(TimeoutError,))
-    def analyse_site(site_id): ...
-
-    tasks.submit("site", analyse_site, 42)
+A task opts in by being wrapped, as a decorator on its definition or at the call:
+``@Retry(attempts=5, base_delay=2.0, retry_on=(TimeoutError,))`` above
+``def analyse_site(site_id)``, or ``tasks.submit("site", Retry(attempts=5)(analyse_site), 42)``.
 
 When an attempt raises one of ``retry_on`` and attempts remain, the pool asks
 its clock to requeue the task after the backoff delay. Nothing holds a worker
@@ -110,6 +107,7 @@ class DeadLetter:
     failed_at: float  # wall-clock seconds since the epoch
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-serializable, as the pool's snapshot shows it (``failed_at`` in ISO 8601, UTC)."""
         from .stats import iso  # local: stats imports this module
 
         return {
