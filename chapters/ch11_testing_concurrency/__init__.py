@@ -11,7 +11,8 @@ reference (where it must hold) and against a broken variant from
 * ``snapshots``: the stats invariant, by stress and by pausing a worker at every line
   (the pause catches ``UnlockedStatsPool``; the stress test, on CPython 3.11, does not);
 * ``shutdown``: every task accounted for by name (catches ``ForgetfulShutdownPool``);
-* ``machine``: a ``RuleBasedStateMachine`` for the debouncer (catches ``ForgetfulDebouncer``);
+* ``machine``: a ``RuleBasedStateMachine`` for the debouncer (catches ``ForgetfulDebouncer`` and
+  ``EagerFollowUpDebouncer``);
 * ``falsify``: run a property expecting it may fail, and keep its counterexample.
 """
 
