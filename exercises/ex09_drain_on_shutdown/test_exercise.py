@@ -143,9 +143,14 @@ def test_timeout_0_drops_everything_queued_at_once() -> None:
 def test_after_shutdown_a_submit_fails_at_the_caller() -> None:
     p = WorkerPool("general", workers=1)
     p.shutdown(timeout=DEADLOCK)
+    late: list[str] = []  # not the shared `ran`: another test's abandoned workers may still append to that
     with pytest.raises(PoolClosedError):
-        p.submit(send_reset_email)
-    assert ran == []
+        p.submit(late.append, "late")
+    assert late == [], explain(
+        expected="a refused task never to run",
+        got=f"{late} ran after submit raised PoolClosedError",
+        usually="submit raises after queueing the task instead of before",
+    )
 
 
 def test_the_report_accounts_for_every_outstanding_task_exactly_once() -> None:
