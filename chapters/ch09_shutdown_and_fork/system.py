@@ -91,7 +91,7 @@ class TaskSystem:
             pool = self._pools[queue]  # the hot path: one dict lookup
         except (KeyError, TypeError):
             pool = self[queue]  # raises the KeyError that names the known pools
-        pool.submit(fn, *args, **kwargs)
+        pool._put(fn, args, kwargs)
 
     def debouncer(
         self,
