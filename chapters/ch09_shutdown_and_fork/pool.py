@@ -348,6 +348,7 @@ class WorkerPool:
                 started=time.monotonic(),
             )
 
+    # --8<-- [start:drain-one]
     def _drain(self, ticket: _Ticket, deadline: float | None) -> ShutdownReport:
         with self._all_tasks_done:
             while not self._idle():
@@ -390,6 +391,7 @@ class WorkerPool:
         self._stats.retrying = 0
         self._stats.dropped += len(names)
         return tuple(names)
+    # --8<-- [end:drain-one]
 
     def _drained(self) -> bool:
         with self._mutex:
@@ -457,6 +459,7 @@ def drain_all(timeout: float | None = None) -> ShutdownReport:
     return drain(pools, timeout)
 
 
+# --8<-- [start:drain]
 def drain(pools: list[WorkerPool], timeout: float | None) -> ShutdownReport:
     """Stop intake on every pool first, then drain them all against one deadline.
 
@@ -475,8 +478,10 @@ def drain(pools: list[WorkerPool], timeout: float | None) -> ShutdownReport:
             key = f"{pool.name}#{n}"
         reports[key] = pool._drain(ticket, deadline)
     return ShutdownReport.combine(reports, time.monotonic() - started)
+# --8<-- [end:drain]
 
 
+# --8<-- [start:fork-reset]
 def _reset_pools_in_child() -> None:
     global _default_clock_lock
     _default_clock_lock = threading.Lock()  # another thread may have held it at the fork
@@ -485,3 +490,4 @@ def _reset_pools_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_pools_in_child)
+# --8<-- [end:fork-reset]

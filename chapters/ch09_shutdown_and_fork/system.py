@@ -165,6 +165,7 @@ def _restart_systems_in_child() -> None:
 os.register_at_fork(after_in_child=_restart_systems_in_child)
 
 
+# --8<-- [start:exit-hook]
 def _at_exit() -> None:
     # Daemon workers are still alive here (atexit runs before the interpreter
     # stops them), so draining works. Debouncers first: their pending batches
@@ -184,3 +185,4 @@ def _at_exit() -> None:
 
 
 atexit.register(_at_exit)
+# --8<-- [end:exit-hook]

@@ -214,11 +214,16 @@ def test_an_unused_section_is_reported_but_a_chapter_copy_of_a_shown_one_is_not(
     root = write(tmp_path, {
         "chapters/ch01_first/pool.py": body,
         "chapters/ch02_second/pool.py": body,  # copied forward: its "work" was shown in chapter 1
+        "reference/dualqueue/pool.py": body,  # where the chapters end: its "work" was shown in a chapter's copy
+        "reference/dualqueue/other.py": body,  # no chapter shows a copy of this file
         "docs/index.md": include("chapters/ch01_first/pool.py:work"),
     })
     assert checks.unused_sections(root) == [
         "chapters/ch01_first/pool.py: section 'spare' is shown on no page",
         "chapters/ch02_second/pool.py: section 'spare' is shown on no page",
+        "reference/dualqueue/other.py: section 'spare' is shown on no page",
+        "reference/dualqueue/other.py: section 'work' is shown on no page",
+        "reference/dualqueue/pool.py: section 'spare' is shown on no page",
     ]
 
 
