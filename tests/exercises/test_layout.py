@@ -53,7 +53,10 @@ def test_each_exercise_has_a_page_that_includes_its_files(exercise_id: str) -> N
     for name in exercise.edit:
         assert f"exercises/{exercise_id}/starter/{name}" in text, f"the page includes the starter's {name}"
         assert f"exercises/{exercise_id}/solution/{name}" in text, f"the page includes the solution's {name}"
-    assert '??? success "Solution"' in text, "the solution is collapsed"
+    solution = text.split('<details class="success" markdown>\n<summary>Solution</summary>', 1)
+    assert len(solution) == 2, "the solution is collapsed in a closed <details> block"
+    assert f"exercises/{exercise_id}/solution/" in solution[1].split("</details>", 1)[0], "the solution is inside it"
+    assert f"exercises/{exercise_id}/solution/" not in solution[0], "no solution code before the collapsed block"
     index = (ROOT / "docs" / "exercises" / "index.md").read_text(encoding="utf-8")
     assert f"({exercise_id}.md)" in index, "the exercises index links to the page"
 
