@@ -7,6 +7,7 @@ created by Django's own test machinery (migrations included) and torn down at th
 from __future__ import annotations
 
 import os
+from typing import Any
 
 _state: dict[str, object] = {}
 
@@ -22,19 +23,17 @@ def setup() -> None:
     _state["configured"] = True
 
 
-def create_test_database() -> object:
-    """Set up Django's test environment and create the test database; returns the teardown token."""
+def create_test_database() -> Any:
+    """Set up Django's test environment and create the test database; returns what teardown needs."""
     setup()
-    from django.db import connections
     from django.test.utils import setup_databases, setup_test_environment
 
     setup_test_environment()
-    return setup_databases(verbosity=0, interactive=False, aliases={"default"}), connections
+    return setup_databases(verbosity=0, interactive=False, aliases={"default"})
 
 
-def destroy_test_database(token: object) -> None:
+def destroy_test_database(old_config: Any) -> None:
     from django.test.utils import teardown_databases, teardown_test_environment
 
-    old_config, _connections = token  # type: ignore[misc]
     teardown_databases(old_config, verbosity=0)
     teardown_test_environment()

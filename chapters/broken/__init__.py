@@ -11,7 +11,13 @@ Never use them for anything else.
 """
 
 from .debouncers import EagerFollowUpDebouncer, FixedWindowDebouncer, ForgetfulDebouncer
-from .pools import ForgetfulShutdownPool, NoForkResetPool, SharedPoolSystem, UnlockedStatsPool
+from .pools import (
+    ForgetfulShutdownPool,
+    NoForkResetPool,
+    SharedPoolSystem,
+    UnboundedDeadLetterPool,
+    UnlockedStatsPool,
+)
 
 __all__ = [
     "EagerFollowUpDebouncer",
@@ -20,5 +26,6 @@ __all__ = [
     "ForgetfulShutdownPool",
     "NoForkResetPool",
     "SharedPoolSystem",
+    "UnboundedDeadLetterPool",
     "UnlockedStatsPool",
 ]

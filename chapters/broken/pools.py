@@ -1,7 +1,9 @@
-"""Broken pools and systems: a shared queue, an unlocked counter, a forgetful shutdown."""
+"""Broken pools and systems: a shared queue, an unlocked counter, a forgetful shutdown, an unbounded ring."""
 
 from __future__ import annotations
 
+import sys
+from collections import deque
 from typing import Any
 
 from dualqueue import TaskSystem, WorkerPool
@@ -74,3 +76,15 @@ class NoForkResetPool(WorkerPool):
     def _reset(self) -> None:
         if not hasattr(self, "_mutex"):  # the first call, from __init__
             super()._reset()
+
+
+class UnboundedDeadLetterPool(WorkerPool):
+    """The bug: the dead-letter ring ignores its bound and keeps every failed task.
+
+    It looks harmless until a dependency goes down: every failure of every
+    retry-exhausted task stays in memory, and the status page grows with it.
+    """
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._stats.dead_letters = deque(maxlen=sys.maxsize)  # the configured bound, forgotten

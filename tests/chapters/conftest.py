@@ -36,12 +36,12 @@ import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
-__all__ = ["CHAPTERS", "FEATURE_VOCABULARY", "Chapter", "chapters_with"]
+__all__ = ["CHAPTERS", "FEATURE_VOCABULARY", "Chapter", "broken_chapter", "chapters_with"]
 
 # The fixed vocabulary. A chapter declaring anything else is a typo, and fails collection.
 FEATURE_VOCABULARY = frozenset(
@@ -103,6 +103,11 @@ class Chapter:
             subject.shutdown(timeout=timeout)
         elif hasattr(subject, "join") and self.has("pool"):
             subject.join(timeout)
+
+
+def broken_chapter(name: str, features: set[str], **exports: object) -> Chapter:
+    """A made-up chapter exporting broken variants, for proving that a behaviour test can fail."""
+    return Chapter(name, SimpleNamespace(**exports), frozenset(features))  # type: ignore[arg-type]
 
 
 def _discover() -> list[Chapter]:

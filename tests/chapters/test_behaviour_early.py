@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import types
 
 import dualqueue
 import pytest
@@ -19,7 +18,7 @@ from chapters.broken import SharedPoolSystem
 from chapters.ch02_one_worker import NaiveWorker, Worker
 from chapters.ch04_shared_pool.experiment import email_runs_while_analyses_block
 
-from .conftest import Chapter
+from .conftest import Chapter, broken_chapter
 from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, thread_deaths, unique, wait_for, worker_threads
 
 # -- worker ----------------------------------------------------------------
@@ -316,10 +315,6 @@ def test_a_full_site_queue_never_refuses_or_delays_a_general_submit(chapter: Cha
 # -- the suite can fail ----------------------------------------------------
 # The same tests, pointed at broken pseudo-chapters, must fail. Deadlock timeouts
 # are shortened only where the awaited event can never happen on the broken variant.
-
-
-def broken_chapter(name: str, features: set[str], **exports: object) -> Chapter:
-    return Chapter(name, types.SimpleNamespace(**exports), frozenset(features))  # type: ignore[arg-type]
 
 
 def test_the_suite_catches_a_worker_that_dies_of_a_task(

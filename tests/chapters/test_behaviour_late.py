@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,13 +41,14 @@ from chapters.broken import (
     ForgetfulDebouncer,
     ForgetfulShutdownPool,
     NoForkResetPool,
+    UnboundedDeadLetterPool,
     UnlockedStatsPool,
 )
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
 from chapters.ch08_failures_and_retries import ExceptionOnlyPool, InPlaceRetry
 
-from .conftest import CHAPTERS, FEATURE_VOCABULARY, Chapter
+from .conftest import CHAPTERS, FEATURE_VOCABULARY, Chapter, broken_chapter
 from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, thread_deaths, unique, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,10 +56,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def exiting() -> None:
     raise SystemExit(1)
-
-
-def broken_chapter(name: str, features: set[str], **exports: object) -> Chapter:
-    return Chapter(name, types.SimpleNamespace(**exports), frozenset(features))  # type: ignore[arg-type]
 
 
 # -- stats -----------------------------------------------------------------
@@ -1021,6 +1017,12 @@ def test_the_suite_catches_a_retry_that_sleeps_on_the_worker(monkeypatch: pytest
             test_a_failed_attempt_waits_on_the_clock_counted_as_queued_then_runs_again(sleeper)
     finally:
         wake_every_sleeper()
+
+
+def test_the_suite_catches_a_dead_letter_ring_that_ignores_its_bound() -> None:
+    unbounded = reference_with(WorkerPool=UnboundedDeadLetterPool)
+    with pytest.raises(AssertionError, match="analysis 0 failed"):
+        test_the_dead_letter_ring_keeps_only_the_newest_but_counts_every_failure(unbounded, ring=3)
 
 
 def test_the_suite_catches_a_shutdown_that_forgets_the_queue() -> None:

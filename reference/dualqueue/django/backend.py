@@ -52,6 +52,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 
+from ..retry import task_name
 from . import conf, registry
 from .compat import (
     BaseTaskBackend,
@@ -203,17 +204,16 @@ class DualqueueBackend(BaseTaskBackend):
 class _TaskRun:
     """One enqueued task as its pool sees it: a callable named after the task's function.
 
-    The pool names dropped tasks, still-running tasks and dead letters by ``__module__`` and
-    ``__qualname__``: this object carries the task function's, so a shutdown report says
-    ``esg.sites.tasks.analyse_site``, never an adapter internal.
+    The pool names dropped tasks, still-running tasks and dead letters by ``task_name``
+    (``dualqueue.retry.task_name``): this object names itself after the task's function, so a
+    shutdown report says ``esg.sites.tasks.analyse_site``, never an adapter internal.
     """
 
     def __init__(self, backend_class: type[DualqueueBackend], result: TaskResult[Any]) -> None:
         self.backend_class = backend_class
         self.result = result
         self.enqueued = threading.Event()
-        self.__module__ = result.task.func.__module__
-        self.__qualname__ = result.task.func.__qualname__
+        self.task_name = task_name(result.task.func)
 
     def __call__(self) -> None:
         self.enqueued.wait()
