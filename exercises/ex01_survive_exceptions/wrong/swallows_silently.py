@@ -1,0 +1,61 @@
+"""Wrong: the failure is caught and swallowed, with nothing logged.
+
+The worker survives and join() returns, so everything looks fine, and in
+production nobody ever learns that the password-reset emails are failing.
+
+Kind: logic
+Caught by: test_the_failure_is_logged_with_its_traceback_and_the_task_name
+Message mentions: swallowed silently
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("dualqueue")
+
+# A queued task: (fn, args, kwargs).
+_Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
+
+
+class Worker:
+    """One daemon thread taking tasks, first in first out, from one queue."""
+
+    def __init__(self, name: str = "worker") -> None:
+        self.name = name
+        self._queue: queue.Queue[_Item] = queue.Queue()
+        # Guards _thread: two requests submitting at once must not start two workers.
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-0", daemon=True)
+                self._thread.start()
+        self._queue.put((fn, args, kwargs))
+
+    def _work(self) -> None:
+        while True:
+            fn, args, kwargs = self._queue.get()
+            try:
+                fn(*args, **kwargs)
+            except BaseException:  # a worker never dies of a task
+                pass
+            finally:
+                self._queue.task_done()  # a failed task is finished too, or join() never returns
+                del fn, args, kwargs  # do not keep the last task's arguments alive while idle
+
+    def join(self) -> None:
+        """Block until every submitted task has finished."""
+        self._queue.join()
+
+    @property
+    def alive(self) -> bool:
+        """True while the worker thread runs (False before the first submit)."""
+        return self._thread is not None and self._thread.is_alive()
