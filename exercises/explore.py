@@ -89,11 +89,24 @@ class _Breakpoint:
 
 
 def _describe(frame: FrameType) -> str:
+    """Where a stopped frame is: function, line, source and the instruction it is about to run.
+
+    Some instructions have no line: the cleanup a ``with`` block runs when an
+    exception leaves it (on 3.11, ``f_lineno`` is None there). They are
+    described by the nearest line before them, marked as such.
+    """
     code = frame.f_code
-    line = frame.f_lineno
-    source = linecache.getline(code.co_filename, line).strip()
     instruction = next((i for i in dis.get_instructions(code) if i.offset == frame.f_lasti), None)
     before = f"{instruction.opname} {instruction.argrepr}".strip() if instruction else "?"
+    line = frame.f_lineno
+    if line is None:
+        lines = [start for offset, _, start in code.co_lines() if start is not None and offset <= frame.f_lasti]
+        if not lines:
+            return f"{code.co_name}() (no line: cleanup code), before {before}"
+        near = lines[-1]
+        source = linecache.getline(code.co_filename, near).strip()
+        return f"{code.co_name}() after line {near} `{source}` (cleanup while an exception is raised), before {before}"
+    source = linecache.getline(code.co_filename, line).strip()
     return f"{code.co_name}() line {line} `{source}`, before {before}"
 
 

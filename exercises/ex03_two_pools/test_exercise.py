@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from exercises.explore import locks_held, preemptions
 from exercises.support import DEADLOCK, Gate, explain, wait_for
 from exercises.target import load
 
@@ -64,7 +65,7 @@ def test_each_pool_runs_only_its_own_tasks_on_its_own_threads(tasks: TaskSystem)
     for _ in range(20):
         tasks.submit("general", record, "general")
         tasks.submit("site", record, "site")
-    assert tasks.join(timeout=DEADLOCK), "the tasks did not finish in 10 s"
+    assert tasks.join(timeout=DEADLOCK), f"the tasks did not finish in {DEADLOCK:g} s"
     for queue, names in threads.items():
         assert all(name.startswith(f"dualqueue-{queue}-") for name in names), explain(
             expected=f"{queue} tasks to run on the {queue} pool's threads (named dualqueue-{queue}-N)",
@@ -74,14 +75,17 @@ def test_each_pool_runs_only_its_own_tasks_on_its_own_threads(tasks: TaskSystem)
 
 
 def test_each_name_has_a_pool_of_its_own_with_its_own_workers() -> None:
-    made = TaskSystem(general=1, site=3, reports=2)
+    made = TaskSystem(general=2, site=3, reports=2)
     pools = {name: made[name] for name in ("general", "site", "reports")}
     got = {name: (pool.name, pool.workers) for name, pool in pools.items()}
-    expected = {"general": ("general", 1), "site": ("site", 3), "reports": ("reports", 2)}
+    expected = {"general": ("general", 2), "site": ("site", 3), "reports": ("reports", 2)}
+    distinct = len({id(pool) for pool in pools.values()}) == 3
     assert got == expected, explain(
         expected=f"(pool name, workers) per queue: {expected}",
         got=repr(got),
-        usually="one pool is shared by every name, or its size is the total of all of them",
+        usually="each pool must be made with its queue's name (WorkerPool names its threads after it)"
+        if distinct and all(workers == expected[name][1] for name, (_, workers) in got.items())
+        else "one pool is shared by every name, or its size is the total of all of them",
     )
     assert len({id(pool) for pool in pools.values()}) == 3, explain(
         expected="three different pool objects",
@@ -107,4 +111,36 @@ def test_an_unknown_queue_fails_at_the_caller_and_names_the_known_ones(tasks: Ta
         expected="the KeyError to list the known pools, 'general' and 'site'",
         got=str(raised.value),
         usually="the error message does not help the caller fix the typo",
+    )
+
+
+def test_two_systems_share_no_pool() -> None:
+    # Two TaskSystems in one process: tests make one each, and so does every gunicorn worker's app.
+    first, second = TaskSystem(general=1, site=2), TaskSystem(general=3, site=4)
+    got = {name: (first[name].workers, second[name].workers, first[name] is second[name])
+           for name in ("general", "site")}
+    assert got == {"general": (1, 3, False), "site": (2, 4, False)}, explain(
+        expected="each system to have pools of its own: general 1 and 3 workers, site 2 and 4, no pool shared",
+        got="; ".join(f"{name}: {a} and {b} workers{', the same pool' if same else ''}"
+                      for name, (a, b, same) in got.items()),
+        usually="the pools are kept in state shared between instances: a class attribute (or a module-level "
+        "or default-argument dict) instead of a dict made in __init__ for each system",
+    )
+
+
+def test_two_requests_asking_for_a_pool_at_once_get_the_same_pool() -> None:
+    # Two requests submit to "site" at the same moment. Whatever instruction one of them is stopped
+    # before, the other must get the very same pool: a second pool would mean twice the workers,
+    # and tasks that join() and the status page never see.
+    explored = preemptions(lambda: (TaskSystem(general=2, site=10), []),
+                           lambda s: s[1].append(s[0]["site"]),
+                           lambda s: s[1].append(s[0]["site"]),
+                           files=[system.__file__], blocked=lambda s: locks_held(s[0]))
+    split = [p for p in explored if len({id(pool) for pool in p.subject[1]}) != 1 or p.subject[0]["site"]
+             is not p.subject[1][0]]
+    assert not split, explain(
+        expected='tasks["site"] to be one and the same pool, however two calls at once interleave',
+        got=f"two different pools, when the first call was stopped at {split[0].where} and the second ran",
+        usually="the pools are made lazily on first use, with a check-then-act that no lock guards: both callers "
+        "see no pool yet, and both make one. Make them all in __init__ (or guard the lazy creation with a lock)",
     )

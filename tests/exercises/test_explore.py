@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from exercises.explore import clearest, locks_held, preemptions
@@ -64,3 +65,31 @@ def test_locks_held_sees_a_lock_held_by_another_thread_and_leaves_it_as_it_was()
         release.set()
         thread.join(10)
     assert not locks_held(counter) and not counter._lock.locked()
+
+
+class Refusing:
+    """Raises from inside a ``with`` block: its cleanup runs instructions that have no line number (3.11)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.refused: list[str] = []  # append is one call: the explorer cannot split it
+
+    def submit(self) -> None:
+        with self._lock:
+            raise LookupError("full")
+
+
+def refuse(subject: Refusing) -> None:
+    try:
+        subject.submit()
+    except LookupError:
+        subject.refused.append("refused")
+
+
+def test_stopping_in_a_with_blocks_cleanup_while_an_exception_is_raised_is_described() -> None:
+    # Regression: _describe() passed f_lineno=None to linecache and the exploring thread died of a TypeError.
+    explored = preemptions(Refusing, refuse, refuse, files=FILES)
+    assert explored and all(len(p.subject.refused) == 2 for p in explored)
+    assert all(p.where and "line None" not in p.where for p in explored), [p.where for p in explored]
+    assert any("cleanup" in p.where for p in explored) or sys.version_info >= (3, 12), "3.11 stops in the cleanup"
+    assert any("submit()" in p.where for p in explored)
