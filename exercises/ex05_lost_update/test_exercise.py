@@ -73,3 +73,17 @@ def test_the_lock_is_free_after_every_call() -> None:
             usually="lock.acquire() without a matching release(); use `with self._lock:`",
         )
         counts._lock.release()
+
+
+def test_two_pools_count_apart() -> None:
+    # The general pool and the site pool each have a TaskCounts: a task in one is not a task in the other.
+    general, site = TaskCounts(), TaskCounts()
+    site.record_start()
+    site.record_failure()
+    got = (general.started, general.failed, site.started, site.failed)
+    assert got == (0, 0, 1, 1), explain(
+        expected="general: started 0, failed 0; site: started 1, failed 1 (one task ran on the site pool)",
+        got=f"general: started {got[0]}, failed {got[1]}; site: started {got[2]}, failed {got[3]}",
+        usually="the counters are state shared between instances: a class attribute that is a dict (or "
+        "another mutable object) is one object for every TaskCounts. Make them in __init__",
+    )

@@ -1,0 +1,42 @@
+"""Wrong: the counter is read under the lock and written back after releasing it.
+
+"Reading shared state needs the lock" is half of the rule. The other worker
+can take the lock between this read and this write, and one update is lost.
+
+Kind: race
+Caught by: test_two_workers_recording_at_once_are_both_counted_in_every_interleaving[record_start-started]
+Message mentions: read-modify-write outside the lock
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class TaskCounts:
+    """How many tasks started, succeeded and failed in one pool. Workers call the record_* methods."""
+
+    def __init__(self) -> None:
+        # Guards started, succeeded and failed: hold it for every read-modify-write of them.
+        self._lock = threading.Lock()
+        self.started = 0
+        self.succeeded = 0
+        self.failed = 0
+
+    def record_start(self) -> None:
+        with self._lock:
+            started = self.started
+        self.started = started + 1
+
+    def record_success(self) -> None:
+        with self._lock:
+            self.succeeded += 1
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self.failed += 1
+
+    def finished(self) -> int:
+        """Tasks that are over, whichever way they ended."""
+        with self._lock:
+            return self.succeeded + self.failed
