@@ -66,7 +66,9 @@ class Debouncer:
             due = now + self.wait
             if self.max_wait is not None:
                 due = min(due, self._first_at + self.max_wait)
-            self._timer = self.clock.call_later(due - now, self._fire)
+            # The deadline may already be past: the clock's thread can be late to run the batch
+            # (a slow callback before it). Then the batch is overdue: run it at once.
+            self._timer = self.clock.call_later(max(0.0, due - now), self._fire)
     # --8<-- [end:trigger]
 
     def _fire(self) -> None:
