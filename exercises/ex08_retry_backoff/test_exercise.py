@@ -73,7 +73,7 @@ def test_attempts_are_spaced_by_doubling_delays_on_the_clock(slept: list[float])
         usually="a loop in run() makes every attempt itself",
     )
     assert task.attempts == [0, 1, 3, 7], explain(
-        expected="attempts at t = 0, 1, 3, 7 (delays 1, 2, 4: base_delay * factor ** (failures - 1))",
+        expected="attempts at t = 0, 1, 3, 7 (delays 1, 2, 4: base_delay after the first failure, then times factor)",
         got=f"attempts at t = {task.attempts}",
         usually="delay() returns the same delay every time, or the exponent is off by one",
     )
@@ -86,7 +86,9 @@ def test_the_delay_grows_by_factor_and_is_capped_at_max_delay() -> None:
     assert delays == [0.5, 1.5, 4.5, 10.0, 10.0], explain(
         expected="delay(1..5) == [0.5, 1.5, 4.5, 10.0, 10.0] for base 0.5, factor 3, max 10",
         got=repr(delays),
-        usually="min(max_delay, base_delay * factor ** (failures - 1)): check the cap and the exponent",
+        usually="the exponent is off by one (the first retry waits base_delay itself)"
+        if delays[0] != 0.5 else "the delay is not capped at max_delay" if any(d > 10.0 for d in delays)
+        else "the delay does not grow by factor after each failure",
     )
 
 
@@ -154,4 +156,25 @@ def test_an_error_not_in_retry_on_is_not_retried() -> None:
         expected="one attempt, then a dead letter (1 attempt, 'ValueError'): a bug is not retried",
         got=f"attempts at {task.attempts}, dead letters {letters}",
         usually="every exception is retried; only the ones in retry_on are worth another try",
+    )
+
+
+def test_two_tasks_retrying_at_once_each_get_every_attempt() -> None:
+    # One policy serves every task of a pool: two analyses failing at the same time must each get
+    # their own attempts and their own backoff, and give up on their own.
+    clock = FakeClock()
+    policy = Retry(clock, attempts=3, base_delay=1.0, factor=2.0)
+    first, second = Flaky(clock), Flaky(clock)
+    run_quietly(policy, first)
+    clock.advance(0.5)
+    run_quietly(policy, second)
+    clock.advance(100)
+    letters = sorted((d.attempts, d.error) for d in policy.dead_letters)
+    got = (first.attempts, second.attempts, letters)
+    expected = ([0, 1, 3], [0.5, 1.5, 3.5], [(3, "RuntimeError"), (3, "RuntimeError")])
+    assert got == expected, explain(
+        expected=f"attempts at {expected[0]} and at {expected[1]}, and two dead letters of 3 attempts each",
+        got=f"attempts at {got[0]} and at {got[1]}, dead letters {got[2]}",
+        usually="the attempt count (or the current delay) is kept on the Retry object, state shared between "
+        "tasks: the two tasks advance one count. Keep each task's attempt number with that task's retries",
     )
