@@ -14,7 +14,9 @@ For step 0, 1, 2, ... a fresh scenario:
 3. while it is stopped, runs ``second(subject)`` to the end in the calling
    thread, unless a lock of the subject is held (``second`` would have to wait
    for it, so that preemption cannot happen; ``second`` then runs afterwards);
-4. lets ``first`` finish and records where it was stopped, and the subject.
+4. lets ``first`` finish and records where it was stopped, the subject, and
+   whatever ``first`` raised (an interleaving can make code raise: a deque
+   mutated during iteration, say), for the check to judge.
 
 The exploration ends at the first step that ``first`` never reaches. Every
 instruction is visited exactly once, so the verdict never depends on timing.
@@ -50,6 +52,7 @@ class Preemption(Generic[S]):
     where: str
     waited: bool  # True if a lock was held there, so second could only run afterwards
     subject: S
+    raised: BaseException | None = None  # what ``first`` raised in this interleaving, if anything
 
 
 class _Breakpoint:
@@ -62,11 +65,14 @@ class _Breakpoint:
         self.where = ""
         self.arrived = threading.Event()  # stopped at the breakpoint, or finished without reaching it
         self.go = threading.Event()
+        self.raised: BaseException | None = None
 
     def run(self, fn: Callable[[S], object], subject: S) -> None:
         sys.settrace(self._on_call)  # this thread only
         try:
             fn(subject)
+        except BaseException as exc:  # kept for the check to judge: an interleaving can make the code raise
+            self.raised = exc
         finally:
             sys.settrace(None)
             self.arrived.set()
@@ -172,5 +178,5 @@ def preemptions(
             return explored  # first ran fewer instructions than this: every step is explored
         if waited:
             second(subject)  # it would have waited for the lock: it runs after first
-        explored.append(Preemption(step, stop.where, waited, subject))
+        explored.append(Preemption(step, stop.where, waited, subject, stop.raised))
     raise RuntimeError(f"the first call ran more than {MAX_STEPS} traced instructions: is it looping?")
