@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from exercises.explore import locks_held
+from exercises.explore import locks_held, preemptions
 from exercises.support import DEADLOCK, Gate, explain, wait_for
 from exercises.target import load
 
@@ -53,7 +53,7 @@ def in_child(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
             ready, _, _ = select.select([read_end], [], [], DEADLOCK)
             if not ready:
                 os.kill(pid, signal.SIGKILL)
-                return {"error": "the child was stuck for 10 s (a deadlock in the child?)"}
+                return {"error": f"the child was stuck for {DEADLOCK:g} s (a deadlock in the child?)"}
             chunk = os.read(read_end, 65536)
             if not chunk:
                 break
@@ -156,4 +156,37 @@ def test_a_lock_held_at_the_moment_of_the_fork_is_free_in_the_child() -> None:
         usually="the child kept the parent's mutex, which another thread held at the moment of the fork: that "
         "thread does not exist in the child, so the mutex is never released and the first submit deadlocks. "
         "Make new locks in the child",
+    )
+
+
+def test_two_pools_each_start_their_own_workers() -> None:
+    general, site = WorkerPool("own-general", workers=1), WorkerPool("own-site", workers=2)
+    ran = [threading.Event(), threading.Event()]
+    general.submit(ran[0].set)
+    site.submit(ran[1].set)
+    wait_for(lambda: all(event.is_set() for event in ran))
+    got = (len(live_workers("own-general")), len(live_workers("own-site")), [event.is_set() for event in ran])
+    assert got == (1, 2, [True, True]), explain(
+        expected="1 general worker and 2 site workers alive, and each pool's task run",
+        got=f"{got[0]} general and {got[1]} site workers; tasks run: {got[2]}",
+        usually="the list of worker threads is state shared between instances (a class attribute, or a mutable "
+        "default argument): the second pool sees the first one's threads and starts none. Make it per pool",
+    )
+
+
+def test_two_first_submits_at_once_start_the_workers_once() -> None:
+    # Two requests make the first submits to a fresh pool at the same moment: however they interleave,
+    # the pool must end up with its 2 workers, not 4.
+    explored = preemptions(lambda: WorkerPool("racing", workers=2), lambda p: p.submit(print, end=""),
+                           lambda p: p.submit(print, end=""), files=[pool.__file__], blocked=locks_held)
+    doubled = [p for p in explored if len(p.subject._threads) != 2]
+    for p in explored:  # each pool's workers are idle: let them go (they are daemon threads anyway)
+        p.subject.join(timeout=DEADLOCK)
+    shown = doubled[0] if doubled else None
+    assert explored and shown is None, explain(
+        expected="2 worker threads after two submits at once to a fresh pool of 2",
+        got=f"{len(shown.subject._threads)} workers, when the first submit was stopped at {shown.where} and the "
+        "second ran" if shown else "nothing explored",
+        usually="the workers are started lazily by a check-then-act outside the mutex (`if not self._threads:`): "
+        "both submits see no workers and both start them. Check and start under the mutex",
     )
