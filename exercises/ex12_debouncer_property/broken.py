@@ -14,7 +14,14 @@ from dualqueue import Debouncer
 
 from chapters.broken import FixedWindowDebouncer
 
-__all__ = ["BROKEN", "FixedWindowDebouncer", "LatestOnlyDebouncer", "StickyBatchDebouncer"]
+__all__ = [
+    "BROKEN",
+    "CappedBatchDebouncer",
+    "CappedWindowDebouncer",
+    "FixedWindowDebouncer",
+    "LatestOnlyDebouncer",
+    "StickyBatchDebouncer",
+]
 
 
 class LatestOnlyDebouncer(Debouncer):
@@ -42,9 +49,36 @@ class StickyBatchDebouncer(Debouncer):
         return batch
 
 
+class CappedBatchDebouncer(Debouncer):
+    """The bug: a batch holds at most 6 items; later items of a long burst are dropped.
+
+    A buffer bounded "to be safe", without counting what it drops. Every
+    burst of up to 6 triggers is delivered perfectly: only a property that
+    tries long bursts can see it.
+    """
+
+    def trigger(self, item: Any = None) -> None:
+        super().trigger(item)
+        with self._lock:
+            del self._batch[6:]
+
+
+class CappedWindowDebouncer(Debouncer):
+    """The bug: the quiet window is never longer than 4 seconds, whatever ``wait`` says.
+
+    A hard-coded limit meant to bound staleness. With ``wait`` of 4 or less it is
+    the real debouncer: only a property that tries longer windows can see it.
+    """
+
+    def _next_due(self, now: float) -> float:
+        return min(super()._next_due(now), now + 4)
+
+
 # What the checks run the learner's tests against, with what each one gets wrong.
 BROKEN: dict[str, tuple[type[Debouncer], str]] = {
     "fixed_window": (FixedWindowDebouncer, "never restarts its window: a long burst is cut into several runs"),
     "latest_only": (LatestOnlyDebouncer, "keeps only the newest item of each burst"),
     "sticky_batch": (StickyBatchDebouncer, "delivers every earlier item again in each later run"),
+    "capped_batch": (CappedBatchDebouncer, "drops every item after the 6th of a burst (try long bursts)"),
+    "capped_window": (CappedWindowDebouncer, "never waits more than 4 s, whatever wait says (try longer waits)"),
 }

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from dualqueue import Debouncer
 from hypothesis import is_hypothesis_test
+from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import HypothesisException
 
 from exercises.ex12_debouncer_property.broken import BROKEN
@@ -65,6 +66,23 @@ def test_your_tests_are_hypothesis_tests_that_take_make_debouncer() -> None:
         )
 
 
+ENOUGH = 50  # examples per test: the exercises' profile gives 60 unless a test asks for fewer
+
+
+def test_your_tests_explore_enough_examples() -> None:
+    few = {}
+    for name, fn in LEARNER_TESTS.items():
+        chosen = getattr(fn, "_hypothesis_internal_use_settings", None) or hypothesis_settings.default
+        if chosen.max_examples < ENOUGH:
+            few[name] = chosen.max_examples
+    assert not few, explain(
+        expected=f"each test to try at least {ENOUGH} examples (the exercises' profile gives 60)",
+        got="; ".join(f"{name} tries {n}" for name, n in few.items()),
+        usually="@settings(max_examples=...) set low to make the tests fast: that is too few examples to meet "
+        "a bug that needs a long burst or a particular gap. Let hypothesis explore",
+    )
+
+
 # --8<-- [start:checks]
 def test_your_tests_pass_on_the_real_debouncer() -> None:
     failing = {name: outcome(fn, Debouncer) for name, fn in LEARNER_TESTS.items()}
@@ -87,6 +105,7 @@ def test_your_tests_catch_the_broken_debouncer(broken: str) -> None:
         expected=f"at least one of your tests to fail on {debouncer_class.__name__}, which {bug}",
         got="every test passed" + (f" or stopped with a hypothesis error ({confused[0]})" if confused else ""),
         usually="no property looks at what this bug breaks: compare the runs with what a trailing-edge debouncer "
-        "must do (one run per burst, at last trigger + wait, every item once, in order)",
+        "must do (one run per burst, at last trigger + wait, every item once, in order); or the strategies "
+        "never generate the streams that show it (long bursts, gaps equal to wait, longer waits)",
     )
 # --8<-- [end:checks]
