@@ -81,9 +81,15 @@ class _Breakpoint:
         if frame.f_code.co_filename not in self.files:
             return None  # only the code under test is stepped
         frame.f_trace_opcodes = True
+        # 3.12 delivers a frame's opcode events only after the tracer is installed again (its
+        # sys.monitoring-based tracing instruments code when settrace is called); 3.13 only if
+        # f_trace_opcodes is (also) set from the frame's own trace function, below.
+        if sys.version_info[:2] == (3, 12):
+            sys.settrace(self._on_call)
         return self._on_instruction
 
     def _on_instruction(self, frame: FrameType, event: str, arg: object) -> Any:
+        frame.f_trace_opcodes = True
         if event == "opcode" and not self.hit:
             if self.executed == self.step:
                 self.hit = True

@@ -11,6 +11,7 @@ the checks must react::
 
     Kind: logic                       (or: race, for a mistake that needs two threads acting at once)
     Caught by: test_a_failed_task_is_marked_done_so_join_returns
+    Caught by: (more checks, on more lines, if need be)
     Message mentions: too early
     \"\"\"
 
@@ -56,7 +57,9 @@ class WrongAttempt:
 
 def _parse(exercise: Exercise, path: Path) -> WrongAttempt:
     docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    fields = {key: value.strip() for key, value in _FIELD.findall(docstring)}
+    fields: dict[str, str] = {}
+    for key, value in _FIELD.findall(docstring):  # "Caught by" may be given on several lines
+        fields[key] = f"{fields[key]}, {value.strip()}" if key in fields else value.strip()
     missing = [key for key in ("Kind", "Caught by", "Message mentions") if key not in fields]
     if not docstring.startswith("Wrong: ") or missing:
         raise ValueError(f"{path}: the docstring must start with 'Wrong: ' and give {missing or 'every field'}")

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from exercises.explore import locks_held, preemptions
-from exercises.support import DEADLOCK, Gate, explain, in_thread, wait_for
+from exercises.support import DEADLOCK, Gate, explain, wait_for
 from exercises.target import load
 
 pool = load("ex02_join_with_timeout", "pool")

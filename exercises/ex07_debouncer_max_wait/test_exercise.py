@@ -282,10 +282,10 @@ def test_a_trigger_after_the_deadline_but_before_the_clock_ran_the_batch_loses_n
     stream.trigger(3)
     stream.clock.run_all()
     delivered = [item for _, batch in stream.runs for item in batch]
+    state = f"delivered {delivered}, pending={stream.debouncer.pending}"
     assert not stream.errors and delivered == [0, 1, 2, 3] and not stream.debouncer.pending, explain(
         expected="trigger(3) at 5.5 to be accepted, and items [0, 1, 2, 3] delivered once each",
-        got=f"trigger raised {stream.errors[0]!r}; delivered {delivered}, pending="
-        f"{stream.debouncer.pending}" if stream.errors else f"delivered {delivered}, pending={stream.debouncer.pending}",
+        got=f"trigger raised {stream.errors[0]!r}; {state}" if stream.errors else state,
         usually="the batch's deadline had already passed when trigger ran, so the delay until it came out "
         "negative (in the past), which the clock refuses; and the item was added, the old timer cancelled, "
         "and no new one made: it waits forever. An overdue batch should run at once (a delay of 0)",
@@ -305,11 +305,12 @@ def test_a_trigger_racing_the_clock_thread_gives_the_next_batch_its_own_deadline
         if p.subject.errors or p.subject.runs not in legal:
             wrong.append(p)
     shown = wrong[0] if wrong else None
+    raised = f", trigger raised {shown.subject.errors[0]!r}" if shown and shown.subject.errors else ""
     assert explored and shown is None, explain(
         expected="runs [(5, [0, 1, 2, 3])] (trigger first) or [(5, [0, 1, 2]), (8, [3])] (the clock first): "
         "item 3 starts a batch with a deadline of its own",
-        got=(f"{shown.subject.runs}{f', trigger raised {shown.subject.errors[0]!r}' if shown.subject.errors else ''}"
-             f" when trigger was stopped at {shown.where} and the clock ran the batch") if shown else "nothing explored",
+        got=f"{shown.subject.runs}{raised} when trigger was stopped at {shown.where} and the clock ran the batch"
+        if shown else "nothing explored",
         usually="trigger reads the batch's first-trigger time (or the deadline made from it) before taking the "
         "lock, a check-then-act: the clock runs that batch in between, and the new batch gets the old, past "
         "deadline. Read and update the batch's state in one locked block",

@@ -15,7 +15,7 @@ import pytest
 from dualqueue import PoolClosedError
 
 from exercises.explore import locks_held, preemptions
-from exercises.support import DEADLOCK, Gate, explain, in_thread, wait_for
+from exercises.support import DEADLOCK, Gate, explain, wait_for
 from exercises.target import load
 
 pool = load("ex09_drain_on_shutdown", "pool")

@@ -44,7 +44,7 @@ def test_each_exercise_keeps_at_least_three_wrong_attempts(exercise: object) -> 
     attempts = [a for a in ATTEMPTS if a.exercise is exercise]
     assert len(attempts) >= 3, f"{exercise}: {len(attempts)} wrong attempts; at least three"
     if exercise.id[:4] in CONCURRENT:  # type: ignore[attr-defined]
-        assert any(a.kind == "race" for a in attempts), f"{exercise}: no attempt that is wrong only under an interleaving"
+        assert any(a.kind == "race" for a in attempts), f"{exercise}: no attempt wrong only under an interleaving"
 
 
 @pytest.mark.parametrize("attempt", ATTEMPTS, ids=lambda a: a.name)

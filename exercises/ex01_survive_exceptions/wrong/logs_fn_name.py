@@ -6,7 +6,8 @@ instance with ``__call__`` has none: the handler raises AttributeError inside
 the except block, and the worker dies of the very thing it was protecting.
 
 Kind: logic
-Caught by: test_the_task_after_a_failing_task_still_runs[partial], test_the_task_after_a_failing_task_still_runs[callable-object]
+Caught by: test_the_task_after_a_failing_task_still_runs[partial]
+Caught by: test_the_task_after_a_failing_task_still_runs[callable-object]
 Message mentions: __name__
 """
 

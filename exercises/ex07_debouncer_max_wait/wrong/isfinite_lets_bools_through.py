@@ -5,7 +5,8 @@
 the README promises ValueError.
 
 Kind: logic
-Caught by: test_a_max_wait_shorter_than_wait_or_not_a_finite_number_is_refused[True], test_a_max_wait_shorter_than_wait_or_not_a_finite_number_is_refused[str]
+Caught by: test_a_max_wait_shorter_than_wait_or_not_a_finite_number_is_refused[True]
+Caught by: test_a_max_wait_shorter_than_wait_or_not_a_finite_number_is_refused[str]
 Message mentions: bool
 """
 

@@ -5,7 +5,8 @@ pool that is already idle no notify ever comes: ``shutdown(3)`` takes its
 whole 3 s, and ``shutdown(None)`` never returns.
 
 Kind: logic
-Caught by: test_shutdown_without_a_deadline_of_an_idle_pool_returns_at_once[never-used], test_shutdown_without_a_deadline_of_an_idle_pool_returns_at_once[idle-after-work]
+Caught by: test_shutdown_without_a_deadline_of_an_idle_pool_returns_at_once[never-used]
+Caught by: test_shutdown_without_a_deadline_of_an_idle_pool_returns_at_once[idle-after-work]
 Message mentions: `while` loop
 """
 

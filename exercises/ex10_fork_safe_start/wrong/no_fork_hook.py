@@ -5,14 +5,14 @@ One that ran a task in the master (a warm-up, a test) reaches the child with
 a list of threads that do not exist there, its backlog, and its locks.
 
 Kind: logic
-Caught by: test_a_child_forked_after_the_pool_ran_tasks_gets_a_working_pool, test_the_parents_backlog_does_not_run_in_the_child
+Caught by: test_a_child_forked_after_the_pool_ran_tasks_gets_a_working_pool
+Caught by: test_the_parents_backlog_does_not_run_in_the_child
 Message mentions: the child
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import weakref
 from collections import deque

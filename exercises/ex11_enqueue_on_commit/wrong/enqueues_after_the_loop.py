@@ -12,7 +12,6 @@ Message mentions: enqueued inside the transaction
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
@@ -24,11 +23,10 @@ def invite(request: HttpRequest) -> JsonResponse:
     """POST ``email=a@example.com&email=b@example.com``: create each account and email each an invitation."""
     user_model = get_user_model()
     invited = []
+    users = []
     for address in request.POST.getlist("email"):
-        user = user_model.objects.create_user(username=address, email=address)  # IntegrityError if taken
-        # partial binds this user's pk now; `lambda: send_invitation.enqueue(user.pk)` would read
-        # `user` when the transaction commits, after the loop: every email to the last address.
+        users.append(user_model.objects.create_user(username=address, email=address))  # IntegrityError if taken
         invited.append(address)
-    for address in invited:
-        send_invitation.enqueue(user_model.objects.get(username=address).pk)
+    for user in users:  # every account was created: now send the invitations
+        send_invitation.enqueue(user.pk)
     return JsonResponse({"invited": invited})

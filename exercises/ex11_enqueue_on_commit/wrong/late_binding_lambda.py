@@ -11,8 +11,6 @@ Message mentions: bind the pk now
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
@@ -30,6 +28,6 @@ def invite(request: HttpRequest) -> JsonResponse:
         user = user_model.objects.create_user(username=address, email=address)  # IntegrityError if taken
         # partial binds this user's pk now; `lambda: send_invitation.enqueue(user.pk)` would read
         # `user` when the transaction commits, after the loop: every email to the last address.
-        transaction.on_commit(lambda: send_invitation.enqueue(user.pk))
+        transaction.on_commit(lambda: send_invitation.enqueue(user.pk))  # noqa: B023  (the mistake this file keeps)
         invited.append(address)
     return JsonResponse({"invited": invited})
