@@ -16,11 +16,13 @@ from pathlib import Path
 
 from .target import EXERCISES
 
-__all__ = ["STATE_ENV", "ExerciseProgress", "Progress", "state_file"]
+__all__ = ["IN_PROGRESS", "NOT_STARTED", "PASSED", "REGRESSED", "STATE_ENV", "ExerciseProgress", "Progress",
+           "state_file"]
 
 STATE_ENV = "EXERCISES_STATE"
 
 NOT_STARTED, IN_PROGRESS, PASSED = "not started", "in progress", "passed"
+REGRESSED = "passed before, failing now"
 
 
 def state_file() -> Path:
@@ -36,10 +38,23 @@ class ExerciseProgress:
     hints_shown: int = 0
     runs: int = 0
     last_result: str | None = None  # "passed" or "failed"
+    passed_once: bool = False  # earned once, kept: a later failing run does not take it away
+
+    def __post_init__(self) -> None:
+        if self.last_result == "passed":  # a file written before passed_once existed
+            self.passed_once = True
+
+    def record(self, passed: bool) -> None:
+        """One more run of the checks, and its verdict."""
+        self.runs += 1
+        self.last_result = "passed" if passed else "failed"
+        self.passed_once = self.passed_once or passed
 
     def status(self, has_workspace: bool) -> str:
         if self.last_result == "passed":
             return PASSED
+        if self.passed_once:
+            return REGRESSED
         if has_workspace or self.runs or self.hints_shown:
             return IN_PROGRESS
         return NOT_STARTED

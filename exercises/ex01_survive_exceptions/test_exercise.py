@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from exercises.support import DEADLOCK, explain, thread_deaths, wait_for
+from exercises.support import DEADLOCK, Gate, explain, thread_deaths, wait_for
 from exercises.target import load
 
 worker = load("ex01_survive_exceptions", "worker")
@@ -191,20 +191,24 @@ def test_the_failure_is_logged_before_the_task_is_marked_done(caplog: pytest.Log
     logging.getLogger("dualqueue").addHandler(look)
     try:
         with caplog.at_level(logging.ERROR, logger="dualqueue"), thread_deaths():
+            gate, ran = Gate(), threading.Event()
+            w.submit(gate.task)  # holds the worker until both tasks below are queued
+            assert gate.wait_until_entered(1)
             w.submit(boom)
-            joined = wait_for(lambda: w._queue.unfinished_tasks == 0 or not w.alive)
-            w.submit(lambda: None)  # and the worker goes on: by now the failure is logged, or never will be
-            wait_for(lambda: w._queue.unfinished_tasks == 0 or not w.alive)
+            w.submit(ran.set)  # once it has run, the failure before it is logged, or never will be
+            gate.open()
+            wait_for(lambda: ran.is_set() or not w.alive)
     finally:
         logging.getLogger("dualqueue").removeHandler(look)
-    assert joined and w.alive and unfinished_at_log, explain(
+    assert ran.is_set() and w.alive and unfinished_at_log, explain(
         expected="the failing task to be logged, and the worker to go on (check the other tests first)",
         got=f"logged {len(unfinished_at_log)} time(s); the worker is {'alive' if w.alive else 'dead'}",
         usually="the exception escaped the loop in _work, or it was swallowed without a log",
     )
-    assert unfinished_at_log[0] == 1, explain(
-        expected="the failure to be logged while its task still counts as unfinished (1 unfinished)",
-        got=f"{unfinished_at_log[0]} unfinished when it was logged: the task was already marked done",
+    assert unfinished_at_log[0] == 2, explain(
+        expected="the failure to be logged while its task still counts as unfinished (2 unfinished: it and the "
+        "task queued after it)",
+        got=f"{unfinished_at_log[0]} unfinished when it was logged: the failed task was already marked done",
         usually="task_done() is called before logger.exception(...): a join() that returns in between finds "
         "no log of the failure yet. Log first, then mark the task done (a finally: block runs last)",
     )

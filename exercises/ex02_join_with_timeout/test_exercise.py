@@ -222,6 +222,7 @@ def test_a_join_in_the_middle_of_a_submit_never_misses_the_task() -> None:
         "however its call falls between the instructions of submit()",
         got=f"join said True with the task already queued, when submit was stopped at {wrong[0].where}" if wrong
         else "the explorer stepped through nothing in pool.py",
-        usually="submit counts the task after putting it in the queue: a join() in between sees a count of 0 "
-        "and a task that is already queued. Count it first, then queue it",
+        usually="the task was not counted at that moment. If submit counts it after putting it in the queue, a "
+        "join() in between sees 0 unfinished and a task already queued: count it first, then queue it. (If "
+        "join() looks at the queue itself, it misses the task as soon as a worker takes it: see the first check)",
     )
