@@ -28,12 +28,13 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Exercise
+from .catalog import Exercise, load_catalog
 
-__all__ = ["KINDS", "WrongAttempt", "build", "wrong_attempts"]
+__all__ = ["KINDS", "WrongAttempt", "build", "page_section", "wrong_attempts"]
 
 KINDS = ("logic", "race")
 _FIELD = re.compile(r"^(Kind|Caught by|Message mentions):\s*(.+)$", re.MULTILINE)
@@ -87,3 +88,32 @@ def build(attempt: WrongAttempt, directory: Path) -> Path:
     (edited,) = attempt.exercise.edit
     shutil.copy(attempt.path, directory / edited)
     return directory
+
+
+def page_section(exercise: Exercise) -> str:
+    """The page section listing the exercise's wrong attempts (collapsed); ``python -m exercises.wrong`` writes it."""
+    attempts = wrong_attempts(exercise)
+    lines = []
+    for attempt in attempts:
+        race = " *(wrong only under some interleaving)*" if attempt.kind == "race" else ""
+        checks = ", ".join(f"`{check}`" for check in attempt.caught_by)
+        lines.append(f"    - `{attempt.path.name}`: {attempt.mistake}{race} Caught by {checks}.")
+    return (
+        "## Wrong attempts the checks catch\n\n"
+        f"Each of these is a whole `{exercise.edit[0]}` with one mistake learners make, kept in "
+        f"`exercises/{exercise.id}/wrong/`. CI runs the checks against every one of them and requires the named "
+        "checks to fail with a message that names the mistake. Open this after your own attempt.\n\n"
+        f'??? note "{len(attempts)} wrong attempts"\n' + "\n".join(lines) + "\n\n"
+    )
+
+
+def write_pages(docs: Path) -> None:
+    """Put each exercise page's wrong-attempts section (before its Solution) in step with the catalog."""
+    for exercise in load_catalog():
+        page = docs / f"{exercise.id}.md"
+        text = re.sub(r"## Wrong attempts the checks catch\n.*?(?=## Solution)", "", page.read_text(), flags=re.S)
+        page.write_text(text.replace("## Solution\n", page_section(exercise) + "## Solution\n", 1))
+
+
+if __name__ == "__main__":  # python -m exercises.wrong: rewrite the sections of docs/exercises/*.md
+    write_pages(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "exercises")

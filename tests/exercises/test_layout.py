@@ -7,6 +7,7 @@ import re
 import pytest
 
 from exercises.catalog import EXERCISES, find, load_catalog
+from exercises.wrong import page_section
 
 from .conftest import exercise_ids
 
@@ -57,6 +58,10 @@ def test_each_exercise_has_a_page_that_includes_its_files(exercise_id: str) -> N
     assert len(solution) == 2, "the solution is collapsed in a closed <details> block"
     assert f"exercises/{exercise_id}/solution/" in solution[1].split("</details>", 1)[0], "the solution is inside it"
     assert f"exercises/{exercise_id}/solution/" not in solution[0], "no solution code before the collapsed block"
+    assert page_section(exercise) in solution[0], (
+        "the page lists the exercise's wrong attempts as the catalog has them, before the solution: "
+        "run `python -m exercises.wrong`"
+    )
     index = (ROOT / "docs" / "exercises" / "index.md").read_text(encoding="utf-8")
     assert f"({exercise_id}.md)" in index, "the exercises index links to the page"
 
