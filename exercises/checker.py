@@ -51,6 +51,7 @@ class Outcome:
     output: str = ""  # pytest's output when captured, else ""
     elapsed: float = 0.0
     collected: bool = field(default=True)  # False if pytest reported no test cases at all
+    durations: tuple[tuple[str, float], ...] = ()  # (check, seconds pytest measured for it)
 
     @property
     def passed(self) -> bool:
@@ -91,6 +92,7 @@ def check(
         )
         elapsed = time.monotonic() - started
         tests, skipped, failures = _read_report(report)
+        durations = _read_durations(report)
     return Outcome(
         exercise=exercise.id,
         implementation=implementation,
@@ -101,6 +103,7 @@ def check(
         output=completed.stdout or "",
         elapsed=elapsed,
         collected=tests > 0,
+        durations=durations,
     )
 
 
@@ -126,3 +129,10 @@ def _read_report(report: Path) -> tuple[int, int, tuple[Failure, ...]]:
                 if case.find("skipped") is not None:
                     skipped += 1
     return tests, skipped, tuple(failures)
+
+
+def _read_durations(report: Path) -> tuple[tuple[str, float], ...]:
+    if not report.exists():
+        return ()
+    return tuple((case.get("name", "?"), float(case.get("time") or 0.0))
+                 for case in ET.parse(report).getroot().iter("testcase"))

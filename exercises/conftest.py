@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import signal
 import sys
+import sysconfig
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 import pytest
@@ -38,19 +40,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "budget(seconds): the time this check may take (default: support.BUDGET)")
 
 
+_LIBRARY = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
 def _where(frame: FrameType | None) -> str:
-    """The innermost line of the code under test (or of the check) that was running."""
-    fallback = ""
+    """The innermost frame of the learner's code, or of the check, that was running (not the library's)."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if "exercises" in filename and "site-packages" not in filename:
-            place = f"{frame.f_code.co_name}() in {filename.rsplit('/', 2)[-2]}/{filename.rsplit('/', 1)[-1]}, " \
-                    f"line {frame.f_lineno}"
-            if "test_exercise" not in filename:
-                return place
-            fallback = fallback or place
+        if not filename.startswith(_LIBRARY) and not filename.startswith("<") and filename != __file__:
+            path = Path(filename)
+            return f"{frame.f_code.co_name}() in {path.parent.name}/{path.name}, line {frame.f_lineno}"
         frame = frame.f_back
-    return fallback or "the check"
+    return "the check"
 
 
 @pytest.hookimpl(hookwrapper=True)

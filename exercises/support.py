@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 __all__ = ["BUDGET", "DEADLOCK", "Gate", "explain", "in_thread", "thread_deaths", "wait_for"]
 
 DEADLOCK = 2.0  # seconds: a deadlock detector, never a latency claim (the solutions need milliseconds)
-BUDGET = 5.0  # seconds a whole check may take (see exercises/conftest.py); the slowest solution check needs 0.3 s
+BUDGET = 5.0  # seconds a check may take (exercises/conftest.py); the solutions need well under 0.3 s for most
 
 
 def explain(*, expected: str, got: str, usually: str) -> str:

@@ -206,6 +206,7 @@ def submit_once(s: tuple[WorkerPool, Gate, list[str]]) -> None:
         s[2].append("accepted")
 
 
+@pytest.mark.budget(10)  # an exploration: under 0.4 s on the solution
 def test_two_submits_at_once_cannot_both_take_the_last_place() -> None:
     # Two requests submit at the same moment to a queue with room for one more task. Whatever
     # instruction of submit() one is stopped before while the other runs, one must be refused.

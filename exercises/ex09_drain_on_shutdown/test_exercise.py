@@ -269,6 +269,7 @@ class Closing:
         assert wait_for(lambda: self.pool._running == 0), "the worker did not finish its task"
 
 
+@pytest.mark.budget(20)  # an exploration: about 0.8 s on the solution
 def test_a_worker_moving_on_during_the_shutdown_never_runs_a_task_reported_dropped() -> None:
     # shutdown(0) is stopped before each of its instructions in turn; meanwhile the running task ends
     # and the worker takes the next one from the queue (unless the shutdown holds the mutex).
