@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-from .support import DEADLOCK
+from .support import DEADLOCK, explain
 
 __all__ = ["Preemption", "clearest", "locks_held", "preemptions"]
 
@@ -172,14 +172,25 @@ def preemptions(
         thread = threading.Thread(target=stop.run, args=(first, subject), daemon=True)
         thread.start()
         if not stop.arrived.wait(DEADLOCK):
-            raise TimeoutError(f"the first call neither stopped nor finished at step {step}")
+            raise AssertionError(explain(
+                expected=f"the explored call to reach its instruction {step}, or to finish",
+                got=f"it was still running {DEADLOCK:g} s later, outside the code under test",
+                usually="the call waits for something that never comes (a task that never ends, a wake-up "
+                "nobody sends), with no deadline",
+            ))
         waited = stop.hit and blocked(subject)
         if stop.hit and not waited:
             second(subject)  # runs entirely while first is stopped
         stop.go.set()
         thread.join(DEADLOCK)
         if thread.is_alive():
-            raise TimeoutError(f"the first call never finished after being stopped at {stop.where}")
+            raise AssertionError(explain(
+                expected=f"the explored call to finish once it was let go (it was stopped at {stop.where})",
+                got=f"it was still running {DEADLOCK:g} s later",
+                usually="the call waits for something that never comes (a task that never ends, a wake-up "
+                "nobody sends), with no deadline: a timeout of 0 taken for 'no timeout', a loop that does "
+                "not stop at its deadline",
+            ))
         if not stop.hit:
             return explored  # first ran fewer instructions than this: every step is explored
         if waited:

@@ -63,8 +63,8 @@ def returned(thread: threading.Thread, reports: list[object], timeout: float | N
         usually = ("the drain waits on the condition without re-checking whether the pool is already idle: a "
                    "notify that came before the wait (or never comes, on an idle pool) is missed. Wait in a "
                    "`while` loop that checks for idle first")
-    elif timeout == 0:
-        bound = "at once (timeout=0: no wait at all)"
+    elif timeout <= 0:
+        bound = f"at once (timeout={timeout}: no wait at all)"
         usually = "timeout=0 is treated as 'no timeout' (`if timeout:` is False for 0): compare with None instead"
     else:
         bound = "once the deadline passed"
@@ -148,7 +148,8 @@ def test_at_the_deadline_the_queue_is_dropped_and_every_task_is_named() -> None:
 # --8<-- [end:deadline]
 
 
-def test_timeout_0_drops_everything_queued_at_once() -> None:
+@pytest.mark.parametrize("timeout", [0, -1.0], ids=["0", "negative"])
+def test_timeout_0_drops_everything_queued_at_once(timeout: float) -> None:
     p = WorkerPool("general", workers=1)
     gate = Gate()
     try:
@@ -156,13 +157,13 @@ def test_timeout_0_drops_everything_queued_at_once() -> None:
         assert gate.wait_until_entered(1)
         p.submit(send_reset_email)
         p.submit(notify_admins)
-        thread, reports = shutdown_in_thread(p, timeout=0)
-        report = returned(thread, reports, 0)
+        thread, reports = shutdown_in_thread(p, timeout=timeout)
+        report = returned(thread, reports, timeout)
     finally:
         gate.open()
     got = (report.dropped, report.still_running)
     assert got == (("send_reset_email", "notify_admins"), ("Gate.task",)), explain(
-        expected="timeout=0: dropped ('send_reset_email', 'notify_admins'), still running ('Gate.task',)",
+        expected=f"timeout={timeout}: dropped ('send_reset_email', 'notify_admins'), still running ('Gate.task',)",
         got=f"dropped {got[0]}, still running {got[1]}",
         usually="timeout=0 is treated as 'no timeout', or the queue is not dropped",
     )

@@ -4,7 +4,7 @@
 for the running tasks with no deadline at all.
 
 Kind: logic
-Caught by: test_timeout_0_drops_everything_queued_at_once
+Caught by: test_timeout_0_drops_everything_queued_at_once[0]
 Message mentions: `if timeout:`
 """
 

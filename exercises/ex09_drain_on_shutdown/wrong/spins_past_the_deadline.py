@@ -1,0 +1,133 @@
+"""Wrong: the drain loop waits for the time remaining, but never stops when none remains.
+
+Past the deadline the remaining time is negative, ``wait`` returns at once,
+and the loop spins, at full CPU, until the pool is idle: a task that never
+ends holds the shutdown forever, which is what the deadline was for.
+
+Kind: logic
+Caught by: test_at_the_deadline_the_queue_is_dropped_and_every_task_is_named
+Message mentions: stop waiting when none remains
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dualqueue import PoolClosedError
+
+logger = logging.getLogger("dualqueue")
+
+_Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any]]
+
+
+def task_name(fn: Callable[..., object]) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """What a shutdown did with the tasks it found queued or running.
+
+    Every one of them is in exactly one place:
+    ``finished + len(dropped) + len(still_running) == queued + running`` at shutdown.
+    """
+
+    finished: int  # finished (succeeded or failed) during the drain
+    dropped: tuple[str, ...]  # names of the tasks removed unrun at the deadline, in queue order
+    still_running: tuple[str, ...]  # names of the tasks still running at the deadline (left to their threads)
+
+    @property
+    def complete(self) -> bool:
+        return not self.dropped and not self.still_running
+
+
+class WorkerPool:
+    """``workers`` daemon threads taking tasks, first in first out, from one queue."""
+
+    def __init__(self, name: str, workers: int = 2) -> None:
+        self.name = name
+        self.workers = workers
+        # The one mutex: it guards everything below.
+        self._mutex = threading.Lock()
+        self._not_empty = threading.Condition(self._mutex)  # a task was queued, or idle workers must exit
+        self._all_tasks_done = threading.Condition(self._mutex)  # nothing queued or running
+        self._queue: deque[_Item] = deque()
+        self._current: list[str | None] = [None] * workers  # the name of the task each worker runs
+        self._running = 0
+        self.finished = 0  # tasks over, whichever way they ended
+        self.dropped = 0  # tasks removed unrun by a shutdown: the only way a task is lost
+        self._threads: list[threading.Thread] = []
+        self._closed = False  # no more submits
+        self._stopping = False  # workers exit once the queue is empty
+
+    def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Queue ``fn(*args, **kwargs)``. Raises PoolClosedError once shutdown has begun."""
+        with self._mutex:
+            if self._closed:
+                raise PoolClosedError(f"{self.name!r} pool is shut down; {task_name(fn)} was not queued")
+            self._queue.append((fn, args, kwargs))
+            if not self._threads:
+                for slot in range(self.workers):
+                    thread = threading.Thread(target=self._work, args=(slot,), daemon=True,
+                                              name=f"dualqueue-{self.name}-{slot}")
+                    thread.start()
+                    self._threads.append(thread)
+            self._not_empty.notify()
+
+    def _work(self, slot: int) -> None:
+        while True:
+            with self._not_empty:
+                while not self._queue:
+                    if self._stopping:
+                        return
+                    self._not_empty.wait()
+                fn, args, kwargs = self._queue.popleft()
+                self._running += 1
+                self._current[slot] = task_name(fn)
+            try:
+                fn(*args, **kwargs)
+            except BaseException:  # a worker never dies of a task
+                logger.exception("dualqueue: task %s failed in pool %r", task_name(fn), self.name)
+            finally:
+                del fn, args, kwargs
+                with self._mutex:
+                    self._running -= 1
+                    self.finished += 1
+                    self._current[slot] = None
+                    if self._idle():
+                        self._all_tasks_done.notify_all()
+
+    def _idle(self) -> bool:
+        return not self._queue and not self._running
+
+    def shutdown(self, timeout: float | None = 30.0) -> ShutdownReport:
+        """Stop intake, let the workers drain the queue for up to ``timeout`` seconds, drop the rest, report.
+
+        ``timeout=None`` waits as long as it takes; ``timeout=0`` drops everything queued at once.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        with self._all_tasks_done:
+            self._closed = True  # from here on, submit raises: nothing new joins the drain
+            finished_before = self.finished
+            while not self._idle():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                self._all_tasks_done.wait(remaining)
+            # The deadline: what is still queued is dropped here, and only here, counted and named.
+            dropped = tuple(task_name(item[0]) for item in self._queue)
+            self._queue.clear()
+            self.dropped += len(dropped)
+            still_running = tuple(name for name in self._current if name is not None)
+            finished = self.finished - finished_before
+            self._stopping = True
+            self._not_empty.notify_all()  # idle workers exit; busy ones exit after their task
+        report = ShutdownReport(finished=finished, dropped=dropped, still_running=still_running)
+        if not report.complete:
+            logger.warning("dualqueue: pool %r shut down with %d task(s) dropped %s and %d still running %s",
+                           self.name, len(dropped), list(dropped), len(still_running), list(still_running))
+        return report
