@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-__all__ = ["BUDGET", "DEADLOCK", "Gate", "explain", "in_thread", "thread_deaths", "wait_for"]
+__all__ = ["BUDGET", "DEADLOCK", "Gate", "explain", "thread_deaths", "wait_for"]
 
 DEADLOCK = 2.0  # seconds: a deadlock detector, never a latency claim (the solutions need milliseconds)
 BUDGET = 5.0  # seconds a check may take (exercises/conftest.py); the solutions need well under 0.3 s for most
@@ -57,28 +57,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:
             return False
         time.sleep(0.001)
     return True
-
-
-def in_thread(call: Callable[[], object], timeout: float = DEADLOCK) -> tuple[str, object]:
-    """Run ``call`` in a helper thread: ("returned", value), ("raised", exc), or ("blocked", None) after ``timeout``.
-
-    For calls that a wrong implementation could block forever (a wait for a
-    wake-up that never comes): the check reports it instead of hanging.
-    """
-    result: list[tuple[str, object]] = []
-
-    def run() -> None:
-        try:
-            value = call()
-        except BaseException as exc:
-            result.append(("raised", exc))
-        else:
-            result.append(("returned", value))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return result[0] if result else ("blocked", None)
 
 
 @contextlib.contextmanager
