@@ -14,8 +14,10 @@ Exit status: 0 with the text in ``<out>`` (UTF-8, NULs removed, lone surrogates 
 
 from __future__ import annotations
 
+import logging
 import resource
 import sys
+import warnings
 
 REFUSED = 2
 OUT_OF_MEMORY = 3
@@ -55,6 +57,10 @@ def main(argv: list[str]) -> int:
 
 
 def _extract(pdf_path: str, out_path: str, max_pages: int, max_chars: int) -> int:
+    # stderr is for the one line the user will read: pypdf's own warnings about a broken file
+    # ("EOF marker not found") would come first and say nothing to them.
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
     import pypdf
 
     try:
