@@ -99,4 +99,5 @@ def encrypted_pdf() -> bytes:
         b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>" % (b"00" * 32, b"00" * 32),
     ]
     document = _document(objects)
-    return document.replace(b"/Root 1 0 R >>", b"/Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>" % (b"00" * 16, b"00" * 16))
+    trailer = b"/Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>" % (b"00" * 16, b"00" * 16)
+    return document.replace(b"/Root 1 0 R >>", trailer)
