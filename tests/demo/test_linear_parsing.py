@@ -225,6 +225,7 @@ def _regex_depth_parse_json(body: bytes) -> Any:
     return json.loads(text)
 
 
+# --8<-- [start:catches-the-regex]
 def test_the_check_catches_the_quadratic_parser_this_replaced() -> None:
     def shape(n: int) -> bytes:
         return b'"' + b'\\"' * n
@@ -233,3 +234,4 @@ def test_the_check_catches_the_quadratic_parser_this_replaced() -> None:
     assert growth > LINEAR_BOUND, f"the regex parser grew only {growth:.1f}x: the check would not catch it"
     ours = cpu_growth(site_pipeline, shape(20_000), shape(SCALE * 20_000))
     assert ours < LINEAR_BOUND, ours
+# --8<-- [end:catches-the-regex]

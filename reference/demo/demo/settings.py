@@ -4,7 +4,8 @@ Production by default: ``DEBUG`` is off unless ``DJANGO_DEBUG=1`` (``make demo``
 runserver), and with ``DEBUG`` off the demo refuses to start without ``DJANGO_SECRET_KEY``
 (``ImproperlyConfigured``), serves HTTPS only (``DJANGO_HTTPS=0`` for plain HTTP on loopback) and
 sends reset links to ``DEMO_PUBLIC_URL``. ``manage.py check --deploy`` is clean under the
-environment in ``reference/demo/production.env`` (the Django guide shows it; a test runs it).
+environment in ``reference/demo/production.env`` (the promises guide's Security section shows it;
+``tests/demo/test_production_settings.py`` runs it).
 
 Defaults: SQLite in ``reference/demo/var/`` (WAL, busy timeout), console email, Earth Engine dry
 run. ``DATABASE_URL`` switches to PostgreSQL (or any database dj-database-url knows),
