@@ -60,6 +60,7 @@ DEMO_MANAGE := $(abspath $(BIN))/python reference/demo/manage.py
 demo: $(STAMP)
 	@mkdir -p "$${DEMO_VAR_DIR:-reference/demo/var}"
 	@export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	export DEMO_PUBLIC_URL="$${DEMO_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"; \
 	if [ "$(DEMO_SERVER)" = runserver ]; then export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
 	else export DJANGO_HTTPS="$${DJANGO_HTTPS:-0}" \
 	  DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; fi; \
