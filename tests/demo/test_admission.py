@@ -7,12 +7,14 @@ limits across gunicorn worker processes are proved end to end in ``tests/e2e/tes
 
 from __future__ import annotations
 
+import datetime
 import threading
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import TransactionTestCase, override_settings
+from django.utils import timezone
 from dualqueue.django import conf, registry
 from esg.sites import earth_engine
 from esg.sites.models import Analysis, Site
@@ -72,6 +74,16 @@ class PerUserLimitTests(TransactionTestCase):
         bob = logged_in(make_user("bob"))
         bobs = create_site(bob)
         self.assertEqual(post_json(bob, f"/sites/{bobs}/analyses/", {}).status_code, 202)
+        self.assertTrue(registry.join(DEADLOCK))
+
+
+    @override_settings(SITE_MAX_UNFINISHED_ANALYSES=2)
+    def test_analyses_left_unfinished_by_a_crash_stop_counting_after_an_hour(self) -> None:
+        self.unfinished(2)
+        self.assertEqual(post_json(self.client, self.url, {}).status_code, 429)
+        lost = timezone.now() - datetime.timedelta(hours=1, seconds=1)
+        Analysis.objects.filter(status=Analysis.Status.READY).update(created=lost)  # dropped at a deploy
+        self.assertEqual(post_json(self.client, self.url, {}).status_code, 202)
         self.assertTrue(registry.join(DEADLOCK))
 
 

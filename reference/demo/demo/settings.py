@@ -246,6 +246,8 @@ LOGIN_LIMITS = {
 # waiting or running, and PDFs waiting for their text. Over it, 429 with Retry-After.
 SITE_MAX_UNFINISHED_ANALYSES = int(os.environ.get("SITE_MAX_UNFINISHED_ANALYSES", "20"))
 DOCUMENTS_MAX_PROCESSING_PER_USER = int(os.environ.get("DOCUMENTS_MAX_PROCESSING_PER_USER", "5"))
+# Unfinished rows older than this were lost (a crash drops queued work) and stop counting.
+UNFINISHED_STALE_SECONDS = float(os.environ.get("UNFINISHED_STALE_SECONDS", "3600"))
 # PDF text extraction runs in a child process with these bounds (esg.documents.extraction).
 DOCUMENTS_EXTRACT_CPU_SECONDS = int(os.environ.get("DOCUMENTS_EXTRACT_CPU_SECONDS", "10"))
 DOCUMENTS_EXTRACT_MEMORY_MB = int(os.environ.get("DOCUMENTS_EXTRACT_MEMORY_MB", "512"))

@@ -61,7 +61,8 @@ def store(owner: Any, upload: Upload, data: bytes) -> Document:
     with transaction.atomic():
         if is_pdf:
             waiting = Document.objects.filter(
-                owner=owner, kind=Document.Kind.PDF, status=Document.Status.PROCESSING, text=""
+                owner=owner, kind=Document.Kind.PDF, status=Document.Status.PROCESSING, text="",
+                uploaded__gte=admission.counted_since(),
             )
             admission.admit(
                 owner,

@@ -130,7 +130,9 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
     with transaction.atomic():
         admission.admit(
             request.user,
-            Analysis.objects.filter(site__owner=request.user, status__in=UNFINISHED).count,
+            Analysis.objects.filter(
+                site__owner=request.user, status__in=UNFINISHED, created__gte=admission.counted_since()
+            ).count,
             limit=int(setting("SITE_MAX_UNFINISHED_ANALYSES", 20)),
             what="analyses",
             retry_after=admission.BUSY_RETRY_AFTER,
