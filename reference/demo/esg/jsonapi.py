@@ -87,8 +87,11 @@ def read_json(request: HttpRequest, *, max_bytes: int) -> Any:
 
 
 def read_body(request: HttpRequest, *, max_bytes: int) -> bytes:
-    """At most ``max_bytes`` of the body: 413 on the declared length before a byte is read,
-    and 413 again if more arrives than was declared allowed. Never reads more than ``max_bytes + 1``."""
+    """The body, or ``ApiError(413)`` if it is over ``max_bytes``; never reads more than ``max_bytes + 1``.
+
+    The declared ``Content-Length`` is checked before a byte is read; what arrives is checked
+    again, in case it is more than was declared.
+    """
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
