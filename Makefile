@@ -47,9 +47,10 @@ walkthrough: $(STAMP)
 	$(BIN)/python -m examples.walkthrough
 
 # The Django ESG demo on its embedded defaults (SQLite, console email, Earth Engine dry run):
-#   make demo                        runserver on http://127.0.0.1:8000/
+#   make demo                        runserver on http://127.0.0.1:8000/ (DJANGO_DEBUG=1)
 #   make demo PORT=8080              another port
-#   make demo DEMO_SERVER=gunicorn   gunicorn (gthread, 2 workers) with dualqueue's hooks
+#   make demo DEMO_SERVER=gunicorn   gunicorn (gthread, 2 workers) with dualqueue's hooks, DEBUG off,
+#                                    plain HTTP, a fresh DJANGO_SECRET_KEY unless one is set
 # Every setting of reference/demo/demo/settings.py can come from the environment (DEMO_VAR_DIR,
 # DATABASE_URL, EMAIL_HOST/EMAIL_PORT, GEE_PROJECT, DEMO_ADMIN_PASSWORD, DUALQUEUE_STATUS_TOKEN...).
 PORT ?= 8000
@@ -59,6 +60,10 @@ DEMO_MANAGE := $(abspath $(BIN))/python reference/demo/manage.py
 demo: $(STAMP)
 	@mkdir -p "$${DEMO_VAR_DIR:-reference/demo/var}"
 	@export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	export DEMO_PUBLIC_URL="$${DEMO_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"; \
+	if [ "$(DEMO_SERVER)" = runserver ]; then export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
+	else export DJANGO_HTTPS="$${DJANGO_HTTPS:-0}" \
+	  DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}"; fi; \
 	set -e; \
 	$(DEMO_MANAGE) migrate --no-input -v 0; \
 	$(DEMO_MANAGE) seed_demo; \

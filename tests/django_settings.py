@@ -5,8 +5,14 @@ are set up once by those folders' ``conftest.py``. Subprocess tests (gunicorn, d
 demo's own settings with environment variables instead.
 """
 
+import os
 import tempfile
 from pathlib import Path
+
+# The demo refuses its built-in key when DEBUG is off; the tests run with DEBUG off, on plain HTTP.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+os.environ.setdefault("DJANGO_HTTPS", "0")
+os.environ.setdefault("DEMO_PUBLIC_URL", "http://testserver")
 
 from demo.settings import *  # noqa: F403
 

@@ -64,8 +64,13 @@ BAD_SITE_BODIES: list[tuple[str, bytes, int, str]] = [
     ("Infinity", raw_site(POLYGON_HEAD + "[Infinity, 50]" + POLYGON_TAIL), 400, "Infinity is not a JSON number"),
     ("-Infinity", raw_site(POLYGON_HEAD + "[-Infinity, 50]" + POLYGON_TAIL), 400, "-Infinity is not"),
     ("1e400 reads as infinity", raw_site(POLYGON_HEAD + "[1e400, 50]" + POLYGON_TAIL), 400, "too large"),
-    ("a 5000-digit integer", raw_site(POLYGON_HEAD + "[" + "9" * 5000 + ", 50]" + POLYGON_TAIL), 400, "not valid JSON"),
-    ("a 300-digit integer", site_body(polygon_with([10**300, 50])), 400, "outside [-180, 180]"),
+    ("a 5000-digit integer", raw_site(POLYGON_HEAD + "[" + "9" * 5000 + ", 50]" + POLYGON_TAIL), 400, "longer than"),
+    ("a 300-digit integer", site_body(polygon_with([10**300, 50])), 400, "longer than 100 characters"),
+    ("a 99-digit integer", site_body(polygon_with([10**98, 50])), 400, "outside [-180, 180]"),
+    ("a 200-digit fraction", raw_site(POLYGON_HEAD + "[10." + "1" * 200 + ", 50]" + POLYGON_TAIL), 400, "longer than"),
+    ("a lone surrogate", b'{"name": "\\ud800", "geometry": {}}', 400, "lone surrogate"),
+    ("a lone surrogate in a key", b'{"\\udfff": 1}', 400, "lone surrogate"),
+    ("unterminated escaped quotes", b'"' + b'\\"' * 30000, 400, "not valid JSON"),
     ("longitude out of range", site_body(polygon_with([180.5, 50])), 400, "longitude 180.5"),
     ("latitude out of range", site_body(polygon_with([10, 91])), 400, "latitude 91"),
     ("position of strings", site_body(polygon_with(["10", "50"])), 400, "must hold numbers"),
@@ -216,8 +221,8 @@ class DocumentInputTests(TestCase):
             ("nul.md", b"abc\x00def", 415, "NUL"),
             ("disguised.txt", make_pdf("a pdf"), 415, "content is a PDF"),
             ("fake.pdf", b"just text, not a PDF", 415, "%PDF-"),
-            ("scan.pdf", make_pdf(""), 400, "no text layer"),
-            ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Kids [", 400, "could not be read"),
+            # A PDF's own content (no text layer, broken, encrypted) is judged after the upload, off
+            # the request path: tests/demo/test_pdf_extraction.py.
             ("empty.txt", b"", 400, "empty"),
             ("blank.txt", b"  \n\t ", 400, "no text"),
         ]

@@ -64,6 +64,10 @@ class DebouncedIndexTests(IsolatedIndex, TransactionTestCase):
             clock.advance(10)
             self.assertEqual(upload_form(self.client, "audit.pdf", make_pdf("Scope three audit")).status_code, 302)
             ids.append(Document.objects.get(title="audit.pdf").pk)
+            # The PDF's text is extracted on the site pool (a child process, real time); only then
+            # does it trigger the index, still at t=20 on the fake clock.
+            self.assertTrue(system.join(DEADLOCK))
+            self.assertEqual(Document.objects.get(title="audit.pdf").status, Document.Status.PROCESSING)
 
             debouncer = system.debouncers["documents-index"]
             clock.advance(14.9)  # 14.9 s after the last upload: the window has not closed
@@ -78,6 +82,7 @@ class DebouncedIndexTests(IsolatedIndex, TransactionTestCase):
             assert status is not None
             self.assertEqual((status["documents"], status["triggered_by"]), (3, ids))
 
+        self.assertEqual(set(Document.objects.values_list("status", flat=True)), {Document.Status.INDEXED})
         for words, title in [("blue carbon", "mangroves.md"), ("borneo", "peat.txt"), ("scope audit", "audit.pdf")]:
             hits = self.client.get("/documents/api/search/", {"q": words}).json()["hits"]
             self.assertEqual([h["title"] for h in hits], [title], words)

@@ -6,11 +6,17 @@ pytest process never configures Django for these tests.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# test_way_out_db_worker imports the way-out settings modules in this process (the docs include
+# them), and the demo's settings refuse to load without a key when DEBUG is off. The demo's own
+# processes never see this one: harness.DemoEnv gives them an environment of their own.
+os.environ.setdefault("DJANGO_SECRET_KEY", "e2e-import-only-secret-key-" + "k" * 40)
 
 from tests.e2e.harness import DemoEnv, SmtpSink
 from tests.e2e.workload import STAFF_EMAIL, STAFF_PASSWORD, STAFF_USERNAME

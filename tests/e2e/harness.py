@@ -84,6 +84,10 @@ class DemoEnv:
                 "DEMO_SQLITE_PATH": str(self.sqlite_path),
                 "DUALQUEUE_STATUS_TOKEN": STATUS_TOKEN,
                 "NO_GCE_CHECK": "true",  # Earth Engine must never probe a cloud metadata server
+                # DEBUG stays off, as in production; the demo then needs a key of its own and, on
+                # plain HTTP over loopback, HTTPS switched off.
+                "DJANGO_SECRET_KEY": "e2e-only-secret-key-" + "k" * 40,
+                "DJANGO_HTTPS": "0",
             }
         )
         env.update(overrides)
@@ -156,10 +160,10 @@ class Gunicorn:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Gunicorn:
+        # Links sent by email point at this server unless the test configured another public URL.
+        env = {"DEMO_PUBLIC_URL": self.base_url, **self.demo.env}
         with self.log_path.open("wb") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(
-                self.argv, cwd=DEMO_DIR, env=self.demo.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.process = subprocess.Popen(self.argv, cwd=DEMO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._answers, STARTUP_TIMEOUT, f"gunicorn to answer on {self.base_url}\n{self.log()}")
         return self
 

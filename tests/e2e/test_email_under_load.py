@@ -22,6 +22,7 @@ import pytest
 
 from tests.e2e.harness import DemoClient, DemoEnv, SmtpSink, running_gunicorn
 from tests.e2e.workload import (
+    ONE_ACCOUNT_LOAD,
     SITE_WORKERS,
     STAFF_EMAIL,
     create_site,
@@ -41,7 +42,7 @@ WORKERS = 2
 def test_reset_email_arrives_within_2s_while_both_workers_site_pools_are_saturated(
     make_demo: Callable[..., DemoEnv], smtp: SmtpSink, figures: dict[str, object]
 ) -> None:
-    demo = make_demo(GEE_DRY_RUN_SECONDS=str(SERVICE_SECONDS), **smtp.env)
+    demo = make_demo(GEE_DRY_RUN_SECONDS=str(SERVICE_SECONDS), **ONE_ACCOUNT_LOAD, **smtp.env)
     # A short graceful timeout only so that teardown does not wait for the backlog (tested elsewhere).
     with running_gunicorn(demo, workers=WORKERS, extra_args=["--graceful-timeout", "4"]) as server:
         client = DemoClient(server.base_url)

@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.harness import DemoClient, DemoEnv, Gunicorn
 from tests.e2e.workload import (
     ANALYSIS_TASK,
+    ONE_ACCOUNT_LOAD,
     SITE_WORKERS,
     create_site,
     login_staff,
@@ -78,7 +79,10 @@ def test_sigterm_drains_in_flight_analyses_and_logs_what_it_could_not_finish_by_
     make_demo: Callable[..., DemoEnv], figures: dict[str, object]
 ) -> None:
     # GEE_MAX_CONCURRENT=10: every running analysis holds a service slot, none waits for one.
-    demo = make_demo(GEE_DRY_RUN_SECONDS=str(SERVICE_SECONDS), GEE_MAX_CONCURRENT=str(SITE_WORKERS))
+    # One account posts every analysis: its limit of unfinished analyses is lifted for the load.
+    demo = make_demo(
+        GEE_DRY_RUN_SECONDS=str(SERVICE_SECONDS), GEE_MAX_CONCURRENT=str(SITE_WORKERS), **ONE_ACCOUNT_LOAD
+    )
     server = Gunicorn(demo, workers=WORKERS, extra_args=["--graceful-timeout", str(GRACEFUL_TIMEOUT)])
     try:
         server.start()

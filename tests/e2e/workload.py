@@ -16,6 +16,10 @@ SITE_WORKERS = 10  # DUALQUEUE["POOLS"]["site"] in the demo's settings
 GENERAL_WORKERS = 2
 ANALYSIS_TASK = "esg.sites.tasks.analyse_site"  # how the pools name the site task in a shutdown report
 
+# The load tests post every analysis from one account: the per-user limit of unfinished analyses
+# (SITE_MAX_UNFINISHED_ANALYSES, 20 by default) would refuse the backlog they need.
+ONE_ACCOUNT_LOAD = {"SITE_MAX_UNFINISHED_ANALYSES": "1000"}
+
 # The staff user that `manage.py seed_demo` creates, named through its DEMO_ADMIN_* variables
 # (esg/sites/management/commands/seed_demo.py).
 STAFF_USERNAME = "e2e-staff"

@@ -1,4 +1,11 @@
-"""Settings for the ESG demo: safe defaults for a laptop, every production knob from the environment.
+"""Settings for the ESG demo: safe production defaults, every knob from the environment.
+
+Production by default: ``DEBUG`` is off unless ``DJANGO_DEBUG=1`` (``make demo`` sets it for
+runserver), and with ``DEBUG`` off the demo refuses to start without ``DJANGO_SECRET_KEY``
+(``ImproperlyConfigured``), serves HTTPS only (``DJANGO_HTTPS=0`` for plain HTTP on loopback) and
+sends reset links to ``DEMO_PUBLIC_URL``. ``manage.py check --deploy`` is clean under the
+environment in ``reference/demo/production.env`` (the promises guide's Security section shows it;
+``tests/demo/test_production_settings.py`` runs it).
 
 Defaults: SQLite in ``reference/demo/var/`` (WAL, busy timeout), console email, Earth Engine dry
 run. ``DATABASE_URL`` switches to PostgreSQL (or any database dj-database-url knows),
@@ -10,7 +17,11 @@ Everything else the demo reads from the environment, with its default: ``DEMO_VA
 ``SITE_MAX_BODY_BYTES`` (1 MB), ``SITE_MAX_VERTICES`` (10,000), ``SITE_MAX_AREA_KM2`` (10,000),
 ``DOCUMENTS_MAX_BYTES`` (5 MiB), ``DOCUMENTS_INDEX_PATH`` (``<media>/search-index.sqlite3``),
 ``DOCUMENTS_INDEX_WAIT`` / ``DOCUMENTS_INDEX_MAX_WAIT`` (15 s / 60 s), ``RESET_LIMIT_PER_EMAIL`` /
-``RESET_LIMIT_PER_IP`` (5 / 20 per hour), ``MAX_REQUEST_BYTES`` (8 MiB). ``manage.py seed_demo``
+``RESET_LIMIT_PER_IP`` (5 / 20 per hour), ``LOGIN_LIMIT_PER_USERNAME`` / ``LOGIN_LIMIT_PER_IP``
+(10 / 50 per 15 minutes), ``SITE_QUEUE_MAX`` (200 analyses waiting in the site pool),
+``SITE_MAX_UNFINISHED_ANALYSES`` (20 per user), ``DOCUMENTS_MAX_PROCESSING_PER_USER`` (5 PDFs),
+``DOCUMENTS_EXTRACT_CPU_SECONDS`` / ``_MEMORY_MB`` / ``_TIMEOUT`` (10 s / 512 MB / 30 s),
+``MAX_REQUEST_BYTES`` (8 MiB). ``manage.py seed_demo``
 reads ``DEMO_ADMIN_USERNAME``, ``DEMO_ADMIN_EMAIL`` and ``DEMO_ADMIN_PASSWORD``. Nothing here opens
 a file or a connection: importing the settings has no side effects.
 """
@@ -19,6 +30,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", BASE_DIR / "var"))
@@ -31,14 +45,56 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _flag("DJANGO_DEBUG", default=True)
-# The fallback key only ever signs a laptop's demo sessions; production sets DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dualqueue-demo-insecure-key-for-local-use-only-0123456789")
+# --8<-- [start:production-defaults]
+# Off unless asked for: `make demo` (runserver on a laptop) sets DJANGO_DEBUG=1. Debug pages show
+# settings, paths and local variables to whoever triggers them, and every 404 lists the URLs.
+DEBUG = _flag("DJANGO_DEBUG", default=False)
+
+# The built-in key only ever signs a laptop's demo sessions (DEBUG on). Without DEBUG, a key that
+# anyone can read in this file would let them forge sessions and reset tokens: refuse to start.
+BUILT_IN_SECRET_KEY = "dualqueue-demo-insecure-key-for-local-use-only-0123456789"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or BUILT_IN_SECRET_KEY
+if SECRET_KEY == BUILT_IN_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set and DEBUG is off: the demo will not sign sessions and password-reset "
+        "links with the key written in its settings file. Set DJANGO_SECRET_KEY to a long random value, e.g. "
+        "the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'; or set DJANGO_DEBUG=1 "
+        "to run it on your own machine."
+    )
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+
+# HTTPS: on whenever DEBUG is off, unless DJANGO_HTTPS=0 says the demo is served over plain HTTP
+# (a loopback test). On: redirect to https, cookies only over https, HSTS (DJANGO_HSTS_SECONDS,
+# a year by default, with subdomains and the preload flag, DJANGO_HSTS_PRELOAD=0 to leave it out).
+# Behind a proxy that ends TLS, DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto: set it
+# only if the proxy always sets (or strips) that header.
+HTTPS = _flag("DJANGO_HTTPS", default=not DEBUG)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = _flag("DJANGO_HSTS_PRELOAD", default=True)
+if _flag("DJANGO_TLS_PROXY_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Where links sent out of band (the password-reset email) point: configured, never taken from a
+# request's Host header. By default the first allowed host, over https when HTTPS is on.
+PUBLIC_URL = os.environ.get("DEMO_PUBLIC_URL", "").strip() or (
+    f"{'https' if HTTPS else 'http'}://{ALLOWED_HOSTS[0] if ALLOWED_HOSTS else 'localhost'}"
+    + (":8000" if DEBUG else "")
+)
+_public = urlsplit(PUBLIC_URL)
+if _public.scheme not in {"http", "https"} or not _public.netloc or _public.path not in {"", "/"}:
+    raise ImproperlyConfigured(
+        f"DEMO_PUBLIC_URL must be the site's scheme and host, such as https://esg.example.com; got {PUBLIC_URL!r}"
+    )
+# --8<-- [end:production-defaults]
 
 # --8<-- [start:installed-apps]
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "esg.admin_site.DemoAdminConfig",  # django.contrib.admin, its login throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -140,6 +196,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "esg-platform@localhos
 # --8<-- [start:dualqueue]
 DUALQUEUE = {
     "POOLS": {"general": 2, "site": 10},
+    # At most this many tasks wait in each pool; past it a request is answered 503 (Retry-After).
+    "MAXSIZE": {"general": 1000, "site": int(os.environ.get("SITE_QUEUE_MAX", "200"))},
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
     "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
     "RESULTS_KEPT": 1000,
@@ -173,18 +231,31 @@ DOCUMENTS_MAX_BYTES = int(os.environ.get("DOCUMENTS_MAX_BYTES", str(5 * 1024 * 1
 DOCUMENTS_INDEX_PATH = os.environ.get("DOCUMENTS_INDEX_PATH", "")  # empty: MEDIA_ROOT/search-index.sqlite3
 DOCUMENTS_INDEX_WAIT = float(os.environ.get("DOCUMENTS_INDEX_WAIT", "15"))
 DOCUMENTS_INDEX_MAX_WAIT = float(os.environ.get("DOCUMENTS_INDEX_MAX_WAIT", "60"))
-# Password resets per hour: per address asked for, and per client address. The counts live in the
-# cache below, which is per process: with several gunicorn workers, each keeps its own counts
-# (a shared cache such as Redis or the database cache makes them global).
+# Password resets per hour: per address asked for, and per client address. Login POSTs per 15
+# minutes: per user name, and per client address (both doors: the demo's login and the admin's).
+# The counts are rows in the database (esg.accounts.ratelimit), so every worker process shares them.
 PASSWORD_RESET_LIMITS = {
     "per_email": (int(os.environ.get("RESET_LIMIT_PER_EMAIL", "5")), 3600),
     "per_ip": (int(os.environ.get("RESET_LIMIT_PER_IP", "20")), 3600),
 }
-# The ceiling on any request body (esg.middleware); each endpoint has its own, smaller limit.
+LOGIN_LIMITS = {
+    "per_username": (int(os.environ.get("LOGIN_LIMIT_PER_USERNAME", "10")), 900),
+    "per_ip": (int(os.environ.get("LOGIN_LIMIT_PER_IP", "50")), 900),
+}
+# Unfinished background work one user may have (counted in the database, esg.admission): analyses
+# waiting or running, and PDFs waiting for their text. Over it, 429 with Retry-After.
+SITE_MAX_UNFINISHED_ANALYSES = int(os.environ.get("SITE_MAX_UNFINISHED_ANALYSES", "20"))
+DOCUMENTS_MAX_PROCESSING_PER_USER = int(os.environ.get("DOCUMENTS_MAX_PROCESSING_PER_USER", "5"))
+# Unfinished rows older than this were lost (a crash drops queued work) and stop counting.
+UNFINISHED_STALE_SECONDS = float(os.environ.get("UNFINISHED_STALE_SECONDS", "3600"))
+# PDF text extraction runs in a child process with these bounds (esg.documents.extraction).
+DOCUMENTS_EXTRACT_CPU_SECONDS = int(os.environ.get("DOCUMENTS_EXTRACT_CPU_SECONDS", "10"))
+DOCUMENTS_EXTRACT_MEMORY_MB = int(os.environ.get("DOCUMENTS_EXTRACT_MEMORY_MB", "512"))
+DOCUMENTS_EXTRACT_TIMEOUT = float(os.environ.get("DOCUMENTS_EXTRACT_TIMEOUT", "30"))
+# The ceiling on any request body (esg.middleware); each endpoint has its own, smaller limit, and
+# the JSON endpoints read at most their own limit of the body (esg.jsonapi.read_body). Form posts
+# keep Django's own cap on a body read into memory (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB).
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
-# Django's own cap on a non-file body read into memory (2.5 MB by default) would refuse a JSON
-# upload of a 5 MiB document (base64: 6.7 MiB) with an HTML 400 before the view could answer.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "esg-demo"}}
 # The JSON API answers a failed CSRF check in JSON (browsers still get Django's page).
 CSRF_FAILURE_VIEW = "esg.jsonapi.csrf_failure"

@@ -46,7 +46,10 @@ def check_dualqueue(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
         return [
             checks.Error(
                 str(exc),
-                hint="DUALQUEUE takes POOLS, EXIT_TIMEOUT, STATUS_ACCESS and RESULTS_KEPT; see dualqueue.django.conf.",
+                hint=(
+                    "DUALQUEUE takes POOLS, MAXSIZE, EXIT_TIMEOUT, STATUS_ACCESS and RESULTS_KEPT; "
+                    "see dualqueue.django.conf."
+                ),
                 id="dualqueue.E001",
             )
         ]

@@ -4,6 +4,7 @@ One settings entry configures the adapter::
 
     DUALQUEUE = {
         "POOLS": {"general": 2, "site": 10},   # pool name -> worker threads (each > 0)
+        "MAXSIZE": {},                         # pool name -> most tasks waiting, e.g. {"site": 200}
         "EXIT_TIMEOUT": 25.0,                  # seconds a shutdown may spend draining
         "STATUS_ACCESS": "staff-or-token",     # or "staff", or "token"
         "RESULTS_KEPT": 1000,                  # TaskResults kept per backend alias; None = unbounded
@@ -13,6 +14,11 @@ Every key is optional; a missing ``DUALQUEUE`` means the defaults above. Nothing
 import time, so ``override_settings(DUALQUEUE=...)`` works; the registry clears the cache (and
 rebuilds its pools) when Django's ``setting_changed`` signal names ``DUALQUEUE``. A bad value
 raises ``ImproperlyConfigured`` naming the key, what it got and what it accepts.
+
+``MAXSIZE`` bounds a pool's queue: once that many tasks wait, a submit (a task's ``enqueue``)
+raises ``dualqueue.QueueFullError`` at the caller, who can answer 503 at once instead of
+growing a backlog nobody will wait for. A pool it does not name is unbounded; the default
+bounds none, as ``WorkerPool`` does.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import difflib
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from django.conf import settings
@@ -34,6 +40,7 @@ TOKEN_ENV_VAR = "DUALQUEUE_STATUS_TOKEN"  # read per request by the views, never
 
 DEFAULTS: dict[str, Any] = {
     "POOLS": {"general": 2, "site": 10},
+    "MAXSIZE": {},
     "EXIT_TIMEOUT": 25.0,
     "STATUS_ACCESS": "staff-or-token",
     "RESULTS_KEPT": 1000,
@@ -42,12 +49,16 @@ DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class DualqueueSettings:
-    """``DUALQUEUE``, validated. ``results_kept=None`` means the result store is unbounded."""
+    """``DUALQUEUE``, validated. ``results_kept=None`` means the result store is unbounded.
+
+    ``maxsize`` has an entry for every pool (0: unbounded).
+    """
 
     pools: Mapping[str, int]
     exit_timeout: float
     status_access: str
     results_kept: int | None
+    maxsize: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def staff_allowed(self) -> bool:
@@ -93,8 +104,10 @@ def parse(raw: object) -> DualqueueSettings:
             f"DUALQUEUE has unknown key(s) {', '.join(hints)}; the keys are {', '.join(sorted(DEFAULTS))}"
         )
     value = {**DEFAULTS, **raw}
+    pools = _pools(value["POOLS"])
     return DualqueueSettings(
-        pools=_pools(value["POOLS"]),
+        pools=pools,
+        maxsize=_maxsize(value["MAXSIZE"], pools),
         exit_timeout=_exit_timeout(value["EXIT_TIMEOUT"]),
         status_access=_status_access(value["STATUS_ACCESS"]),
         results_kept=_results_kept(value["RESULTS_KEPT"]),
@@ -129,6 +142,24 @@ def _pools(value: object) -> dict[str, int]:
             )
         pools[name] = workers
     return pools
+
+
+def _maxsize(value: object, pools: Mapping[str, int]) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f'DUALQUEUE["MAXSIZE"] must be a dict of pool name -> most tasks waiting, e.g. {{"site": 200}}; '
+            f"got {value!r}"
+        )
+    for name, size in value.items():
+        if name not in pools:
+            raise ImproperlyConfigured(
+                f'DUALQUEUE["MAXSIZE"] names {name!r}, which is not a pool; the pools are {sorted(pools)}'
+            )
+        if not _is_int(size) or size < 0:
+            raise ImproperlyConfigured(
+                f'DUALQUEUE["MAXSIZE"][{name!r}] must be an int >= 0 (0: unbounded); got {size!r}'
+            )
+    return {name: int(value.get(name, 0)) for name in pools}
 
 
 _RESERVED_POOL_NAMES = frozenset({"clock", "exit_timeout"})  # TaskSystem's own keyword arguments

@@ -30,7 +30,7 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.db import close_old_connections
 
-from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem
+from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem, WorkerPool
 
 from . import conf
 from .compat import TaskResult, TaskResultDoesNotExist
@@ -94,7 +94,13 @@ _stores: dict[str, ResultStore] = {}
 def build_task_system(clock: Clock | None = None) -> TaskSystem:
     """A new ``TaskSystem`` configured by ``DUALQUEUE`` (not installed: see ``override_task_system``)."""
     settings = conf.get_settings()
-    return TaskSystem(clock=clock, exit_timeout=settings.exit_timeout, **settings.pools)
+    pools = {
+        name: WorkerPool(
+            name, workers, settings.maxsize.get(name, 0), clock=clock, exit_timeout=settings.exit_timeout
+        )
+        for name, workers in settings.pools.items()
+    }
+    return TaskSystem(clock=clock, exit_timeout=settings.exit_timeout, **pools)
 
 
 def get_task_system() -> TaskSystem:

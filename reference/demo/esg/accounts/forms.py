@@ -1,7 +1,9 @@
 """Password reset that sends its email from the general pool, and answers the same for every address.
 
-``QueuedPasswordResetForm`` is Django's ``PasswordResetForm`` with two changes:
+``QueuedPasswordResetForm`` is Django's ``PasswordResetForm`` with three changes:
 
+* The link in the email goes to ``PUBLIC_URL`` (the ``DEMO_PUBLIC_URL`` setting), never to the
+  host the request named.
 * ``send_mail`` renders the message in the request (Django's templates, Django's token) and
   enqueues ``send_email`` with the rendered subject, body and recipient, on commit: if the
   request's transaction rolls back, nothing is sent. The request never waits for SMTP.
@@ -23,7 +25,9 @@ import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
@@ -32,6 +36,11 @@ from django.template import loader
 from .tasks import send_email
 
 logger = logging.getLogger("esg.accounts")
+
+
+def public_url() -> SplitResult:
+    """``settings.PUBLIC_URL`` (``DEMO_PUBLIC_URL``), split: where the site's links point."""
+    return urlsplit(settings.PUBLIC_URL)
 
 
 class _StandIn:
@@ -46,7 +55,15 @@ class QueuedPasswordResetForm(PasswordResetForm):
     def save(  # type: ignore[override]
         self, *, subject_template_name: str = SUBJECT_TEMPLATE, email_template_name: str = EMAIL_TEMPLATE, **kwargs: Any
     ) -> None:
-        """Django's ``save`` with the demo's templates as defaults (their links use the ``accounts`` URLs)."""
+        """Django's ``save`` with the demo's templates, and the link's domain and scheme from ``PUBLIC_URL``.
+
+        Django's form takes the domain from the request's ``Host`` unless it is overridden: with
+        several names in ``ALLOWED_HOSTS`` (or a wildcard), a client could choose the host that
+        the emailed link, and its token, go to. Here whatever the view passed is replaced.
+        """
+        public = public_url()
+        kwargs["domain_override"] = public.netloc
+        kwargs["use_https"] = public.scheme == "https"
         super().save(subject_template_name=subject_template_name, email_template_name=email_template_name, **kwargs)
 
     def get_users(self, email: str) -> Iterator[Any]:

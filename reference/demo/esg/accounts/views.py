@@ -1,9 +1,13 @@
-"""Django's own login and password-reset views, with the demo's templates and two changes to reset.
+"""Django's own login and password-reset views, with the demo's templates, a login throttle and two changes to reset.
 
-* The form is ``QueuedPasswordResetForm``: the email goes out from the general pool.
+* Login POSTs are throttled per user name and per client address (``esg.accounts.throttle``).
+* The form is ``QueuedPasswordResetForm``: the email goes out from the general pool, and its
+  link points at ``PUBLIC_URL`` (never at the request's ``Host``).
 * Rate limits (``PASSWORD_RESET_LIMITS``, per hour by default): every POST counts against the
   client's IP address, every well-formed one also against the address asked for. Over either
-  limit the answer is ``429`` with the same page whether the address has an account or not.
+  limit the answer is ``429`` with ``Retry-After`` and the same page whether the address has an
+  account or not. The counts are in the database (``esg.accounts.ratelimit``), shared by every
+  worker process.
   The client's IP is ``REMOTE_ADDR``: behind a reverse proxy, set it from the proxy's header in
   the proxy or a middleware you trust, never from a header any client can send.
 """
@@ -19,7 +23,7 @@ from django.urls import reverse_lazy
 
 from esg.jsonapi import setting
 
-from . import ratelimit
+from . import ratelimit, throttle
 from .forms import EMAIL_TEMPLATE, SUBJECT_TEMPLATE, QueuedPasswordResetForm
 
 DEFAULT_LIMITS = {"per_email": (5, 3600), "per_ip": (20, 3600)}
@@ -28,6 +32,10 @@ DEFAULT_LIMITS = {"per_email": (5, 3600), "per_ip": (20, 3600)}
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = throttle.refuse_login(request)
+        return refused if refused is not None else super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -46,12 +54,15 @@ class PasswordResetView(auth_views.PasswordResetView):
         valid = form.is_valid()
         limits = {**DEFAULT_LIMITS, **setting("PASSWORD_RESET_LIMITS", {})}
         ip = request.META.get("REMOTE_ADDR") or "unknown"
-        allowed = ratelimit.allow(ratelimit.key_for("reset-ip", ip), *limits["per_ip"])
+        decisions = [ratelimit.hit(ratelimit.key_for("reset-ip", ip), *limits["per_ip"])]
         if valid:
             email = form.cleaned_data["email"].strip().lower()
-            allowed = ratelimit.allow(ratelimit.key_for("reset-email", email), *limits["per_email"]) and allowed
-        if not allowed:
-            return render(request, "accounts/password_reset_limited.html", status=429)
+            decisions.append(ratelimit.hit(ratelimit.key_for("reset-email", email), *limits["per_email"]))
+        refused = [d.retry_after for d in decisions if not d.allowed]
+        if refused:
+            response = render(request, "accounts/password_reset_limited.html", status=429)
+            response["Retry-After"] = str(max(refused))
+            return response
         return self.form_valid(form) if valid else self.form_invalid(form)
 
 

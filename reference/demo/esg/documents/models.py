@@ -1,4 +1,10 @@
-"""An uploaded document: the stored original, under a name the server chose, and its extracted text."""
+"""An uploaded document: the stored original, under a name the server chose, its extracted text, and its state.
+
+A document is ``processing`` from the upload until the search index includes it: a text or
+Markdown file has its text at once and waits only for the next index build; a PDF first waits for
+its text to be extracted off the request path (``esg.documents.tasks``). It ends ``indexed``, or
+``failed`` with ``error`` saying why in words a user can act on (never a traceback).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,14 @@ class Document(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    text = models.TextField()
+    class Status(models.TextChoices):
+        PROCESSING = "processing"
+        INDEXED = "indexed"
+        FAILED = "failed"
+
+    text = models.TextField(blank=True, help_text="empty until extracted; never holds a NUL or a lone surrogate")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
+    error = models.CharField(max_length=500, blank=True, help_text="why it failed, for the user")
     uploaded = models.DateTimeField(auto_now_add=True)
 
     class Meta:

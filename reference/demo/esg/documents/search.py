@@ -2,7 +2,8 @@
 
 ``rebuild_index(batch)`` is the debounced job (``index_debouncer()``): after 15 s without a new
 upload (at most 60 s after the first of a busy stream) one run on the general pool reads every
-document and writes a fresh index. It writes into a new file beside the live one and
+document that has its text and has not failed, writes a fresh index, and marks the documents it
+now holds ``indexed``. It writes into a new file beside the live one and
 ``os.replace``s it over the live one: a search either opens the old index or the new one, never
 half of either, and two processes rebuilding at once (gunicorn workers each have a debouncer)
 each swap in a complete index. The index is a SQLite file whatever the main database is, so the
@@ -33,6 +34,7 @@ from dualqueue import Debouncer
 __all__ = ["Hit", "fts_query", "index_debouncer", "index_path", "index_status", "rebuild_index", "search"]
 
 MAX_TERMS = 16
+MAX_QUERY_CHARS = 2_000
 MAX_TERM_CHARS = 100
 MAX_HITS = 20
 
@@ -71,17 +73,23 @@ def rebuild_index(batch: list[Any]) -> int:
                 "title, body, doc_id UNINDEXED, owner_id UNINDEXED, tokenize='unicode61 remove_diacritics 2')"
             )
             db.execute("CREATE TABLE build (built_at TEXT, documents INTEGER, triggered_by TEXT)")
-            rows = Document.objects.order_by("pk").values_list("pk", "owner_id", "title", "text").iterator(500)
-            for pk, owner_id, title, text in rows:
+            ready = Document.objects.exclude(status=Document.Status.FAILED).exclude(text="").order_by("pk")
+            included: list[int] = []
+            for pk, owner_id, title, text in ready.values_list("pk", "owner_id", "title", "text").iterator(500):
                 db.execute(
                     "INSERT INTO documents (title, body, doc_id, owner_id) VALUES (?, ?, ?, ?)",
                     (title, text, pk, owner_id),
                 )
+                included.append(pk)
                 count += 1
             db.execute(
                 "INSERT INTO build VALUES (?, ?, ?)", (timezone.now().isoformat(), count, json.dumps(list(batch)))
             )
         os.replace(fresh, target)  # atomic on POSIX and Windows: readers see the old file or the new one
+        for start in range(0, len(included), 500):  # what the live index now holds is searchable
+            Document.objects.filter(pk__in=included[start : start + 500], status=Document.Status.PROCESSING).update(
+                status=Document.Status.INDEXED
+            )
     finally:
         fresh.unlink(missing_ok=True)
     return count
@@ -110,8 +118,11 @@ def _connect(path: Path, readonly: bool = False) -> _Connection:
 
 
 def fts_query(text: str) -> str:
-    """User text as an FTS5 query that cannot be a syntax error: quoted words, ANDed. '' for no words."""
-    words = [w[:MAX_TERM_CHARS] for w in text.replace("\x00", " ").split()][:MAX_TERMS]
+    """User text as an FTS5 query that cannot be a syntax error: quoted words, ANDed. '' for no words.
+
+    Linear in ``len(text)``, and only the first ``MAX_QUERY_CHARS`` characters are looked at.
+    """
+    words = [w[:MAX_TERM_CHARS] for w in text[:MAX_QUERY_CHARS].replace("\x00", " ").split()][:MAX_TERMS]
     return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 

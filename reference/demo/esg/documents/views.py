@@ -9,9 +9,12 @@
 ``/documents/api/search/?q=``  GET     ``{"query", "hits": [...], "index": {...}}``
 =============================  ======  ===================================================
 
-Every accepted upload triggers the ``documents-index`` debouncer on commit; the index is rebuilt
-once per burst, so a new document is searchable about ``DOCUMENTS_INDEX_WAIT`` seconds after
-the last upload of its burst, and the search page says when the index was built.
+Every accepted upload is stored at once and shown as ``processing`` until the index includes it.
+A text file triggers the ``documents-index`` debouncer on commit; a PDF first has its text
+extracted on the site pool, in a bounded child process (``esg.documents.tasks``), and triggers
+it then, or ends ``failed`` with the reason. The index is rebuilt once per burst, so a new
+document is searchable about ``DOCUMENTS_INDEX_WAIT`` seconds after the last text of its burst
+arrived, and the search page says when the index was built.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from esg import admission
 from esg.jsonapi import ApiError, json_endpoint, read_json, setting
 
 from . import search as index
 from .models import Document
+from .tasks import extract_pdf_text
 from .uploads import Upload, UploadError, accept
 
 logger = logging.getLogger("esg.documents")
@@ -42,19 +47,63 @@ def _max_bytes() -> int:
 
 
 def store(owner: Any, upload: Upload, data: bytes) -> Document:
-    """Save the file and its row together; the index rebuild is triggered once they are committed."""
+    """Save the file and its row together, then start its processing; a refusal removes both.
+
+    A text file's index rebuild is triggered once the row is committed. A PDF is admitted only
+    while its owner has fewer than ``DOCUMENTS_MAX_PROCESSING_PER_USER`` PDFs waiting for their
+    text (429), and its extraction only while the site pool has room (503); either refusal, like
+    every other, leaves neither a row nor a file.
+    """
     document = Document(
         owner=owner, title=upload.title, kind=upload.kind, size=upload.size, sha256=upload.sha256, text=upload.text
     )
+    is_pdf = upload.kind == Document.Kind.PDF
     with transaction.atomic():
+        if is_pdf:
+            waiting = Document.objects.filter(
+                owner=owner, kind=Document.Kind.PDF, status=Document.Status.PROCESSING, text="",
+                uploaded__gte=admission.counted_since(),
+            )
+            admission.admit(
+                owner,
+                waiting.count,
+                limit=int(setting("DOCUMENTS_MAX_PROCESSING_PER_USER", 5)),
+                what="PDFs",
+                retry_after=int(setting("DOCUMENTS_EXTRACT_TIMEOUT", 30)),
+            )
         document.file.save(upload.stored_name, ContentFile(data), save=False)
         try:
             document.save()
         except BaseException:
             document.file.delete(save=False)  # no file without its row
             raise
-        transaction.on_commit(functools.partial(_schedule_index, document.pk))
+        if not is_pdf:
+            transaction.on_commit(functools.partial(_schedule_index, document.pk))
+    if is_pdf:
+        _start_extraction(document)
     return document
+
+
+def _start_extraction(document: Document) -> None:
+    # As for analyses (esg.sites.views): outside a transaction the row is committed now, so a full
+    # pool can still undo the upload; inside one, the task is queued on commit and a refusal is
+    # recorded on the document.
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(functools.partial(_extract_on_commit, document.pk))
+        return
+    try:
+        admission.enqueue(extract_pdf_text, document.pk)
+    except ApiError:
+        document.file.delete(save=False)
+        document.delete()
+        raise
+
+
+def _extract_on_commit(document_id: int) -> None:
+    try:
+        admission.enqueue(extract_pdf_text, document_id)
+    except ApiError as exc:
+        Document.objects.filter(pk=document_id).update(status=Document.Status.FAILED, error=exc.message[:500])
 
 
 def _schedule_index(document_id: int) -> None:
@@ -65,19 +114,23 @@ def _schedule_index(document_id: int) -> None:
 
 
 def _document_json(document: Document) -> dict[str, Any]:
-    return {
+    answer = {
         "id": document.pk,
         "title": document.title,
         "kind": document.kind,
         "size": document.size,
         "sha256": document.sha256,
         "uploaded": document.uploaded.isoformat(),
+        "status": document.status,
     }
+    if document.status == Document.Status.FAILED:
+        answer["error"] = document.error
+    return answer
 
 
 @login_required
 def upload_page(request: HttpRequest) -> HttpResponse:
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if request.method == "POST":
         try:
             file = request.FILES.get("file")
@@ -85,11 +138,12 @@ def upload_page(request: HttpRequest) -> HttpResponse:
                 raise UploadError(400, "choose a file to upload")
             if file.size is not None and file.size > _max_bytes():  # before reading it into memory
                 raise UploadError(413, f"the file is {file.size} bytes; the limit is {_max_bytes()}")
-            data = file.read()
+            data = file.read(_max_bytes() + 1)
             store(request.user, accept(file.name, data, max_bytes=_max_bytes()), data)
             return redirect("documents:upload")
-        except UploadError as exc:
+        except (UploadError, ApiError) as exc:
             error, status = exc.message, exc.status
+            retry_after = getattr(exc, "retry_after", None)
     elif request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     documents = Document.objects.filter(owner=request.user)[:100]
@@ -99,7 +153,10 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "max_mb": _max_bytes() / (1024 * 1024),
         "index_wait": setting("DOCUMENTS_INDEX_WAIT", 15.0),
     }
-    return render(request, "documents/index.html", context, status=status)
+    response = render(request, "documents/index.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @json_endpoint
@@ -110,7 +167,7 @@ def api(request: HttpRequest) -> JsonResponse:
         raise ApiError(405, f"method {request.method} is not allowed here; use GET or POST")
     limit = _max_bytes()
     body = read_json(request, max_bytes=(limit + 2) // 3 * 4 + 64 * 1024)  # base64 is 4/3 of the bytes
-    if not isinstance(body, dict) or set(body) != {"filename", "content_base64"}:
+    if not isinstance(body, dict) or len(body) != 2 or "filename" not in body or "content_base64" not in body:
         raise ApiError(400, 'the body must be a JSON object: {"filename": ..., "content_base64": ...}')
     content = body["content_base64"]
     if not isinstance(content, str):

@@ -25,6 +25,11 @@ radius: within a fraction of a percent of the ellipsoidal area for site-sized po
 plenty for a cap. Ring orientation is not enforced (RFC 7946 says parsers should not reject
 clockwise rings): each ring's area is taken as an absolute value and holes are subtracted.
 
+Linear in the size of the input, by construction: each ring's length is added to the vertex count
+before any of its positions is read, each position is read once, the area is one pass over the
+rings, and every message quotes at most a few dozen characters of what the client sent
+(``tests/demo/test_linear_parsing.py`` counts the work).
+
 Not checked: self-intersection (an O(n^2) test over 10,000 vertices is not worth its cost at the
 boundary; Earth Engine evaluates such rings with the even-odd rule) and rings crossing the
 antimeridian (they read as the long way round the globe and so fail the area cap).
@@ -67,7 +72,7 @@ def validate_polygon(obj: Any, limits: Limits = Limits()) -> dict[str, Any]:
         obj = geometry
         kind = "Polygon"
     if kind != "Polygon":
-        shown = kind if isinstance(kind, str) else _json_type(kind)
+        shown = kind[:40] if isinstance(kind, str) else _json_type(kind)
         raise GeometryError(f"geometry type must be 'Polygon' (or a Feature with a Polygon), got {shown!r}")
     rings = obj.get("coordinates")
     if not isinstance(rings, list) or not rings:

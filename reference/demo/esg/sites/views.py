@@ -11,6 +11,11 @@
 Another user's site, a site or result id that does not exist, and a result id that belongs to
 another site all get the same 404: the API does not say which ids exist. Ids are taken from the
 URL as text and parsed here, so a malformed id is a JSON 404 too, not Django's HTML page.
+
+An analysis is admitted only while its owner has fewer than ``SITE_MAX_UNFINISHED_ANALYSES``
+(20) waiting or running, counted in the database (``esg.admission``: 429 with ``Retry-After``),
+and only while the site pool has room (``DUALQUEUE["MAXSIZE"]``: 503 with ``Retry-After``).
+Either refusal stores nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from esg.jsonapi import ApiError, json_endpoint, read_json, setting
+from esg import admission
+from esg.jsonapi import ApiError, json_endpoint, read_body, read_json, setting, unknown_fields
 
 from . import earth_engine
 from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
@@ -39,6 +45,7 @@ NAME_MAX = 200
 # Sentinel-2 surface reflectance (L2A) is archived globally from this date.
 S2_SR_FIRST_DAY = datetime.date(2017, 3, 28)
 MAX_WINDOW_DAYS = 5 * 366
+WINDOW_MAX_BYTES = 10_000
 
 
 def _limits() -> Limits:
@@ -83,9 +90,9 @@ def site_list(request: HttpRequest) -> JsonResponse:
     body = read_json(request, max_bytes=int(setting("SITE_MAX_BODY_BYTES", 1_000_000)))
     if not isinstance(body, dict):
         raise ApiError(400, 'the body must be a JSON object: {"name": ..., "geometry": {GeoJSON Polygon}}')
-    unknown = sorted(set(body) - {"name", "geometry"})
+    unknown = unknown_fields(body, {"name", "geometry"})
     if unknown:
-        raise ApiError(400, f"unknown fields: {', '.join(unknown)[:200]}; expected name and geometry")
+        raise ApiError(400, f"unknown fields: {unknown}; expected name and geometry")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "name must be a non-empty string")
@@ -120,20 +127,49 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
     _allow(request, "POST")
     site = _own_site(request, site_id)
     start, end = _window(request)
-    analysis = Analysis.objects.create(site=site, start=start, end=end)
-    # On commit: the worker thread must find the row. Outside a transaction (Django's default
-    # for a request) this runs at once; inside one it waits for the commit, and a rollback
-    # enqueues nothing.
-    transaction.on_commit(functools.partial(_enqueue, analysis.pk))
+    with transaction.atomic():
+        admission.admit(
+            request.user,
+            Analysis.objects.filter(
+                site__owner=request.user, status__in=UNFINISHED, created__gte=admission.counted_since()
+            ).count,
+            limit=int(setting("SITE_MAX_UNFINISHED_ANALYSES", 20)),
+            what="analyses",
+            retry_after=admission.BUSY_RETRY_AFTER,
+        )
+        analysis = Analysis.objects.create(site=site, start=start, end=end)
+    _enqueue(analysis)
     return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
 
 
-def _enqueue(analysis_id: uuid.UUID) -> None:
+UNFINISHED = (Analysis.Status.READY, Analysis.Status.RUNNING)
+
+
+def _enqueue(analysis: Analysis) -> None:
+    """Queue the analysis on the site pool; a full or closed pool deletes the row and answers 503.
+
+    The worker thread must find the row committed. A request runs outside a transaction (the demo
+    does not set ``ATOMIC_REQUESTS``), so the row is committed here and a refusal can still undo
+    it. Inside an outer transaction the task is queued on commit instead, and a refusal then is
+    recorded on the row, where the client will look.
+    """
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(functools.partial(_enqueue_on_commit, analysis.pk))
+        return
     try:
-        result = analyse_site.enqueue(str(analysis_id))
-    except Exception as exc:  # a closed or full pool: record it where the client will look
-        logger.error("analysis %s could not be queued: %s", analysis_id, exc)
-        error = {"type": type(exc).__name__, "message": f"could not be queued: {exc}"[:500]}
+        result = admission.enqueue(analyse_site, str(analysis.pk))
+    except ApiError:
+        analysis.delete()
+        raise
+    Analysis.objects.filter(pk=analysis.pk).update(task_result_id=result.id)
+
+
+def _enqueue_on_commit(analysis_id: uuid.UUID) -> None:
+    try:
+        result = admission.enqueue(analyse_site, str(analysis_id))
+    except ApiError as exc:
+        logger.error("analysis %s could not be queued: %s", analysis_id, exc.message)
+        error = {"type": "QueueFullError", "message": f"could not be queued: {exc.message}"[:500]}
         Analysis.objects.filter(pk=analysis_id).update(status=Analysis.Status.FAILED, error=error)
         return
     Analysis.objects.filter(pk=analysis_id).update(task_result_id=result.id)
@@ -141,14 +177,14 @@ def _enqueue(analysis_id: uuid.UUID) -> None:
 
 def _window(request: HttpRequest) -> tuple[datetime.date, datetime.date]:
     default = tuple(datetime.date.fromisoformat(d) for d in earth_engine.default_window())
-    if not request.body:
+    if not read_body(request, max_bytes=WINDOW_MAX_BYTES):
         return default  # type: ignore[return-value]
-    body = read_json(request, max_bytes=10_000)
+    body = read_json(request, max_bytes=WINDOW_MAX_BYTES)
     if not isinstance(body, dict):
         raise ApiError(400, 'the body, when present, must be a JSON object: {"start": "YYYY-MM-DD", "end": ...}')
-    unknown = sorted(set(body) - {"start", "end"})
+    unknown = unknown_fields(body, {"start", "end"})
     if unknown:
-        raise ApiError(400, f"unknown fields: {', '.join(unknown)[:200]}; expected start and end")
+        raise ApiError(400, f"unknown fields: {unknown}; expected start and end")
     start = _date(body, "start", default[0])
     end = _date(body, "end", default[1])
     if not start < end:

@@ -8,8 +8,8 @@ email waits only behind other general-pool work. This command measures it in a l
    real Earth Engine call, whatever the configuration: a load test must not spend quota).
 2. ``--resets`` password resets are posted through the real form, one every ``--interval``
    seconds (by default spread over the time the analyses take), each for its own account, and
-   each from its own documentation-range client address (the rate limits are not the subject;
-   they are lifted for the run).
+   each from its own documentation-range client address (the rate limits, and the flood
+   account's limit of unfinished analyses, are not the subject; they are lifted for the run).
 3. For each reset it records the site backlog at submit (queued + running on the site pool)
    and the time from submit to the moment the email backend finished sending (the
    ``task_finished`` signal of ``send_email``), and prints p50 / p95 / max by backlog.
@@ -45,6 +45,11 @@ SEND_EMAIL = "esg.accounts.tasks.send_email"
 HOST = "localhost"
 
 
+def _scheme() -> dict[str, str]:
+    # With HTTPS on (the production default) a plain-HTTP request is redirected: the flood's are not.
+    return {"wsgi.url_scheme": "https", "SERVER_PORT": "443"} if getattr(settings, "SECURE_SSL_REDIRECT", False) else {}
+
+
 class Command(BaseCommand):
     help = "Flood the site pool with analyses while requesting password resets; print email latency vs backlog."
 
@@ -76,7 +81,9 @@ class Command(BaseCommand):
         previous = earth_engine.use_service(engine)
         lifted = {"per_email": (10**9, 3600), "per_ip": (10**9, 3600)}
         try:
-            with override_settings(EMAIL_BACKEND=backend, PASSWORD_RESET_LIMITS=lifted), _sent_times() as log:
+            with override_settings(
+                EMAIL_BACKEND=backend, PASSWORD_RESET_LIMITS=lifted, SITE_MAX_UNFINISHED_ANALYSES=analyses + 1
+            ), _sent_times() as log:
                 rows = self._flood(owner, recipients, analyses, interval, site_pool, log, timeout)
         finally:
             earth_engine.use_service(previous)
@@ -104,7 +111,7 @@ class Command(BaseCommand):
             owner=owner, name="Flood test site",
             defaults={"geometry": geometry, "area_km2": polygon_area_km2(geometry["coordinates"])},
         )
-        api = Client(SERVER_NAME=HOST)
+        api = Client(SERVER_NAME=HOST, **_scheme())
         api.force_login(owner)
         first = time.monotonic()
         posted = []
@@ -119,7 +126,7 @@ class Command(BaseCommand):
         for i, email in enumerate(recipients):
             snapshot = site_pool.snapshot()
             backlog = snapshot["queued"] + snapshot["running"]
-            browser = Client(SERVER_NAME=HOST, REMOTE_ADDR=f"198.51.100.{i % 250 + 1}")
+            browser = Client(SERVER_NAME=HOST, REMOTE_ADDR=f"198.51.100.{i % 250 + 1}", **_scheme())
             submitted[email] = (time.monotonic(), backlog)
             response = browser.post("/accounts/password-reset/", {"email": email})
             if response.status_code != 302:
