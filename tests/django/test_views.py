@@ -166,7 +166,9 @@ class PictureTests(TestCase):
     def test_json_shape(self) -> None:
         data = json.loads(self.client.get(reverse("dualqueue:status")).content)
         self.assertEqual(
-            set(data), {"pid", "started_at", "pools", "debouncers", "error_rates", "results"}, "top-level keys"
+            set(data),
+            {"pid", "started_at", "pools", "debouncers", "error_rates", "results", "processes", "totals", "publishing"},
+            "top-level keys",
         )
         self.assertEqual(data["pid"], os.getpid())
         self.assertEqual(set(data["pools"]), {"general", "site"})
@@ -190,11 +192,13 @@ class PictureTests(TestCase):
         self.assertIn('data-pool="general"', html)
         self.assertIn('data-pool="site"', html)
         self.assertIn(f'<strong id="pid">{os.getpid()}</strong>', html)
-        self.assertIn('<meta http-equiv="refresh" content="5">', html)
+        self.assertNotIn('http-equiv="refresh"', html)  # it updates itself in place, never reloads
+        self.assertIn('data-json-url="/background-tasks/status/"', html)
         self.assertIn("ValueError at ", html)  # last error: type and time
         self.assertIn("tests.django.tasks.failing_value_error", html)  # the dead letter
         self.assertIn("No debouncer in this process yet.", html)
-        self.assertIn("this process only", html)
+        self.assertIn('<span id="live-count">1</span> live worker process;', html)
+        self.assertIn("tests.django.tasks.noop", html)  # recently finished
 
     def test_page_lists_debouncers(self) -> None:
         registry.debouncer("search-index", tasks.noop.func, wait=15.0).trigger(1)

@@ -143,6 +143,8 @@ DUALQUEUE = {
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
     "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
     "RESULTS_KEPT": 1000,
+    # Each worker process publishes its picture here; the status views show every process's.
+    "PROCESSES_DIR": str(VAR_DIR / "processes"),
 }
 # --8<-- [end:dualqueue]
 
