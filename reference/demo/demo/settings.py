@@ -164,6 +164,10 @@ GEE_SERVICE_ACCOUNT_KEY = os.environ.get("GEE_SERVICE_ACCOUNT_KEY", "")  # path 
 GEE_DRY_RUN_SECONDS = float(os.environ.get("GEE_DRY_RUN_SECONDS", "0"))
 GEE_MAX_CONCURRENT = int(os.environ.get("GEE_MAX_CONCURRENT", "8"))
 
+# The site drawing canvas shows no map unless a tile server is configured (a slippy-map URL with
+# {z}/{x}/{y}, e.g. your own tile server's); this machine fetches no tiles.
+DEMO_MAP_TILE_URL = os.environ.get("DEMO_MAP_TILE_URL", "")
+
 # Earth Engine results are cached (live mode only) by the hash of the computation graph.
 GEE_CACHE_SECONDS = float(os.environ.get("GEE_CACHE_SECONDS", "3600"))
 

@@ -1,0 +1,186 @@
+"""The sites as HTML pages: list, create (paste GeoJSON or draw), a site with its analyses, run and re-run.
+
+The JSON API (``esg.sites.views``) is for scripts; these pages are for people, behind the
+session login. Both create the same rows and enqueue the same task; the same checks apply
+(``validate_polygon`` with the settings' limits). A site page polls its history fragment every
+two seconds, so an analysis's status changes in place; every read reconciles lost rows first
+(``esg.sites.reconcile``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from esg.jsonapi import setting
+
+from . import earth_engine
+from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
+from .models import Analysis, Site
+from .reconcile import reconcile
+from .views import NAME_MAX, _enqueue
+
+HISTORY_SHOWN = 20
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_vertices=int(setting("SITE_MAX_VERTICES", 10_000)),
+        max_area_km2=float(setting("SITE_MAX_AREA_KM2", 10_000.0)),
+    )
+
+
+class SiteForm(forms.Form):
+    name = forms.CharField(max_length=NAME_MAX, strip=True)
+    geometry = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="A GeoJSON Polygon (or a Feature holding one): paste it, or draw it above.",
+    )
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        if not name.isprintable():
+            raise forms.ValidationError("Use printable characters only.")
+        return name
+
+    def clean_geometry(self) -> dict[str, Any]:
+        text: str = self.cleaned_data["geometry"]
+        limit = int(setting("SITE_MAX_BODY_BYTES", 1_000_000))
+        if len(text.encode()) > limit:
+            raise forms.ValidationError(f"The geometry is larger than {limit / 1_000_000:.1f} MB.")
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc}") from None
+        try:
+            return validate_polygon(value, _limits())
+        except GeometryError as exc:
+            raise forms.ValidationError(f"Not a usable polygon: {exc}") from None
+
+
+def _own_site(request: HttpRequest, site_id: int) -> Site:
+    site = Site.objects.filter(pk=site_id, owner=request.user).first()
+    if site is None:
+        raise Http404("No such site among yours.")
+    return site
+
+
+@login_required
+@require_GET
+def site_list(request: HttpRequest) -> HttpResponse:
+    sites = Site.objects.filter(owner=request.user)
+    reconcile(Analysis.objects.filter(site__owner=request.user))
+    rows = [(site, site.analyses.first()) for site in sites[:200]]
+    return render(request, "sites/list.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def site_new(request: HttpRequest) -> HttpResponse:
+    form = SiteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        geometry = form.cleaned_data["geometry"]
+        site = Site.objects.create(
+            name=form.cleaned_data["name"], geometry=geometry,
+            area_km2=polygon_area_km2(geometry["coordinates"]), owner=request.user,
+        )
+        messages.success(request, f"Site {site.name!r} created.")
+        return redirect("site-pages:page", site_id=site.pk)
+    return render(request, "sites/new.html", {"form": form, "tile_url": settings.DEMO_MAP_TILE_URL})
+
+
+def _history(site: Site) -> list[Analysis]:
+    reconcile(site.analyses.all())
+    return list(site.analyses.all()[:HISTORY_SHOWN])
+
+
+@login_required
+@require_GET
+def site_page(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = _own_site(request, site_id)
+    context = {
+        "site": site,
+        "analyses": _history(site),
+        "svg": polygon_svg(site.geometry),
+        "window": earth_engine.default_window(),
+        "gee_mode": earth_engine.configured_mode(),
+    }
+    return render(request, "sites/detail.html", context)
+
+
+@login_required
+@require_GET
+def site_history(request: HttpRequest, site_id: int) -> HttpResponse:
+    """The history table alone: what the site page fetches to update itself."""
+    site = _own_site(request, site_id)
+    response = render(request, "sites/_history.html", {"site": site, "analyses": _history(site)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def site_run(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = _own_site(request, site_id)
+    start, end = (datetime.date.fromisoformat(d) for d in earth_engine.default_window())
+    _queue(site, start, end)
+    messages.success(request, "Analysis queued on the site pool.")
+    return redirect("site-pages:page", site_id=site.pk)
+
+
+def _queue(site: Site, start: datetime.date, end: datetime.date) -> Analysis:
+    analysis = Analysis.objects.create(site=site, start=start, end=end)
+    transaction.on_commit(functools.partial(_enqueue, analysis.pk))
+    return analysis
+
+
+@login_required
+@require_POST
+def analysis_rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    """Run a failed or lost analysis again (a new row, same site and window): its owner, or staff."""
+    rows = Analysis.objects.select_related("site")
+    if not request.user.is_staff:
+        rows = rows.filter(site__owner=request.user)
+    old = rows.filter(pk=analysis_id).first()
+    if old is None:
+        raise Http404("No such analysis among yours.")
+    if old.status != Analysis.Status.FAILED:
+        messages.error(request, "Only a failed or lost analysis can be re-run.")
+    else:
+        _queue(old.site, old.start, old.end)
+        messages.success(request, f"Analysis of {old.site.name!r} queued again.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = reverse("site-pages:page", args=[old.site_id])
+    return redirect(target)
+
+
+def polygon_svg(geometry: dict[str, Any], size: int = 320) -> dict[str, Any]:
+    """The polygon as SVG path data in a ``size`` x ``size`` box (equirectangular, north up, no tiles)."""
+    rings = geometry["coordinates"]
+    xs = [p[0] for p in rings[0]]
+    ys = [p[1] for p in rings[0]]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1e-9
+    pad = span * 0.1
+
+    def point(p: list[float]) -> str:
+        x = (p[0] - min(xs) + pad) / (span + 2 * pad) * size
+        y = (max(ys) - p[1] + pad) / (span + 2 * pad) * size
+        return f"{x:.1f},{y:.1f}"
+
+    path = " ".join("M" + " L".join(point(p) for p in ring) + " Z" for ring in rings)
+    return {"path": path, "size": size, "bbox": [min(xs), min(ys), max(xs), max(ys)]}

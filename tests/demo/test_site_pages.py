@@ -1,0 +1,93 @@
+"""The sites as HTML pages: create by form, run, re-run a lost analysis; reconciliation of rows whose process is gone."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.test import TransactionTestCase
+from dualqueue.django import registry
+from esg.sites.models import LOST, Analysis, Site
+from esg.sites.reconcile import UNHEARD_GRACE, reconcile
+
+FIELD = {"type": "Polygon", "coordinates": [[[36.80, -1.30], [36.81, -1.30], [36.81, -1.29], [36.80, -1.29], [36.80, -1.30]]]}
+
+
+class SitePagesTests(TransactionTestCase):
+    def setUp(self) -> None:
+        users = get_user_model().objects
+        self.owner = users.create_user("owner", "owner@example.com", "pw")
+        self.other = users.create_user("other", "other@example.com", "pw")
+        self.client.force_login(self.owner)
+
+    def create(self) -> Site:
+        response = self.client.post("/app/sites/new/", {"name": "Karura", "geometry": json.dumps(FIELD)})
+        self.assertEqual(response.status_code, 302, response.content[:500])
+        return Site.objects.get(name="Karura")
+
+    def test_a_site_created_by_form_is_analysed_and_its_dry_run_result_is_shown_as_one(self) -> None:
+        site = self.create()
+        page = self.client.get(f"/app/sites/{site.pk}/")
+        self.assertContains(page, 'id="run-analysis"')
+        self.assertContains(page, "<path d=\"M")
+        self.assertEqual(self.client.post(f"/app/sites/{site.pk}/run/").status_code, 302)
+        self.assertTrue(registry.join(10.0))
+        history = self.client.get(f"/app/sites/{site.pk}/history/").content.decode()
+        self.assertIn('data-status="SUCCESSFUL"', history)
+        self.assertIn("Dry run: dry run: no Earth Engine call was made", history)
+        self.assertIn("COPERNICUS/S2_SR_HARMONIZED", history)
+
+    def test_a_bad_polygon_is_refused_on_the_form_with_the_reason(self) -> None:
+        bad = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0]]]}
+        response = self.client.post("/app/sites/new/", {"name": "x", "geometry": json.dumps(bad)})
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "Not a usable polygon")
+        self.assertContains(self.client.post("/app/sites/new/", {"name": "x", "geometry": "{"}), "Not JSON")
+        self.assertFalse(Site.objects.exists())
+
+    def test_another_users_site_and_reruns_are_404(self) -> None:
+        site = self.create()
+        self.client.force_login(self.other)
+        self.assertEqual(self.client.get(f"/app/sites/{site.pk}/").status_code, 404)
+        self.assertEqual(self.client.post(f"/app/sites/{site.pk}/run/").status_code, 404)
+
+    def test_a_row_whose_process_is_gone_is_lost_and_can_be_re_run(self) -> None:
+        site = self.create()
+        stuck = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01", status="RUNNING",
+                                        process="elsewhere-999-0.1")
+        fresh = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01", process="elsewhere-998-0.1")
+        mine = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01")  # this process: live
+        Analysis.objects.filter(pk=stuck.pk).update(created=stuck.created.replace(year=2020))
+        self.assertEqual(reconcile(), 1, f"only the row unheard of for over {UNHEARD_GRACE}s is lost")
+        stuck.refresh_from_db()
+        self.assertTrue(stuck.lost)
+        self.assertEqual(stuck.error["type"], LOST)
+        self.assertEqual(Analysis.objects.get(pk=fresh.pk).status, "READY")
+        self.assertEqual(Analysis.objects.get(pk=mine.pk).status, "READY")
+        Analysis.objects.filter(pk__in=[fresh.pk, mine.pk]).delete()
+        history = self.client.get(f"/app/sites/{site.pk}/history/").content.decode()
+        self.assertIn('data-lost="1"', history)
+        self.assertIn("re-run it", history)
+        response = self.client.post(f"/app/sites/analyses/{stuck.pk}/rerun/", {"next": "https://evil.example/"})
+        self.assertEqual(response["Location"], f"/app/sites/{site.pk}/")
+        self.assertTrue(registry.join(10.0))
+        self.assertEqual(Analysis.objects.filter(site=site, status="SUCCESSFUL").count(), 1)
+
+    def test_re_run_needs_post_and_the_csrf_token(self) -> None:
+        from django.test import Client
+
+        site = self.create()
+        row = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01", status="FAILED")
+        self.assertEqual(self.client.get(f"/app/sites/analyses/{row.pk}/rerun/").status_code, 405)
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(self.owner)
+        self.assertEqual(strict.post(f"/app/sites/analyses/{row.pk}/rerun/").status_code, 403)
+        self.assertEqual(Analysis.objects.count(), 1)
+
+    def test_pages_need_a_login_and_the_favicon_does_not(self) -> None:
+        self.client.logout()
+        response = self.client.get("/app/sites/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/?next=/app/sites/", response["Location"])
+        icon = self.client.get("/favicon.ico")
+        self.assertEqual((icon.status_code, icon["Content-Type"]), (200, "image/svg+xml"))
