@@ -56,9 +56,18 @@ PORT ?= 8000
 DEMO_SERVER ?= runserver
 DEMO_MANAGE := $(abspath $(BIN))/python reference/demo/manage.py
 
-demo: $(STAMP)
+# The demo installs only what it needs (Django, gunicorn, Earth Engine's client), not the dev set.
+DEMO_STAMP := $(VENV)/.demo-stamp
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[django,ee]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	@mkdir -p "$${DEMO_VAR_DIR:-reference/demo/var}"
-	@export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	@export GEE_DRY_RUN_SECONDS="$${GEE_DRY_RUN_SECONDS:-3}"; \
+	export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
 	set -e; \
 	$(DEMO_MANAGE) migrate --no-input -v 0; \
 	$(DEMO_MANAGE) seed_demo; \
@@ -66,7 +75,8 @@ demo: $(STAMP)
 	echo "  ESG demo:       http://127.0.0.1:$(PORT)/   (log in with the staff user above)"; \
 	echo "  status page:    http://127.0.0.1:$(PORT)/background-tasks/status/page/   (staff)"; \
 	echo "  status JSON:    curl -H \"Authorization: Bearer $$DUALQUEUE_STATUS_TOKEN\" http://127.0.0.1:$(PORT)/background-tasks/status/"; \
-	echo "  flood:          $(BIN)/python reference/demo/manage.py flood --analyses 40 --resets 20 --simulated-seconds 2"; \
+	echo "  flood it:       $(BIN)/python reference/demo/manage.py flood_server --url http://127.0.0.1:$(PORT)/ --analyses 40"; \
+	echo "                  (in another terminal: the status page and the site page show it live)"; \
 	echo "  server:         $(DEMO_SERVER) (Ctrl-C stops it; the pools drain what they can first)"; \
 	echo ""; \
 	case "$(DEMO_SERVER)" in \
