@@ -1,4 +1,4 @@
-"""The sites as HTML pages: create by form, run, re-run a lost analysis; reconciliation of rows whose process is gone."""
+"""The sites as HTML pages: create by form, run, re-run a lost analysis; rows whose process is gone are reconciled."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from dualqueue.django import registry
 from esg.sites.models import LOST, Analysis, Site
 from esg.sites.reconcile import UNHEARD_GRACE, reconcile
 
-FIELD = {"type": "Polygon", "coordinates": [[[36.80, -1.30], [36.81, -1.30], [36.81, -1.29], [36.80, -1.29], [36.80, -1.30]]]}
+FIELD = {
+    "type": "Polygon",
+    "coordinates": [[[36.80, -1.30], [36.81, -1.30], [36.81, -1.29], [36.80, -1.29], [36.80, -1.30]]],
+}
 
 
 class SitePagesTests(TransactionTestCase):
@@ -34,7 +37,7 @@ class SitePagesTests(TransactionTestCase):
         self.assertTrue(registry.join(10.0))
         history = self.client.get(f"/app/sites/{site.pk}/history/").content.decode()
         self.assertIn('data-status="SUCCESSFUL"', history)
-        self.assertIn("Dry run: dry run: no Earth Engine call was made", history)
+        self.assertIn("Dry run: no Earth Engine call was made", history)
         self.assertIn("COPERNICUS/S2_SR_HARMONIZED", history)
 
     def test_a_bad_polygon_is_refused_on_the_form_with_the_reason(self) -> None:

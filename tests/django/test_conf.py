@@ -35,7 +35,11 @@ class SettingsTests(SimpleTestCase):
             ([("POOLS", {"general": 2})], "DUALQUEUE must be a dict, got list"),
             ({"POOL": {"general": 2}}, "unknown key(s) 'POOL' (did you mean 'POOLS'?)"),
             ({"pools": {"general": 2}}, "did you mean 'POOLS'?"),
-            ({"WORKERS": 3}, "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, POOLS, PROCESSES_DIR, PUBLISH_INTERVAL, RESULTS_KEPT, STATUS_ACCESS"),
+            (
+                {"WORKERS": 3},
+                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, POOLS, PROCESSES_DIR, PUBLISH_INTERVAL, "
+                "RESULTS_KEPT, STATUS_ACCESS",
+            ),
             ({"POOLS": [2, 10]}, 'DUALQUEUE["POOLS"] must be a non-empty dict of pool name -> worker count'),
             ({"POOLS": {}}, 'DUALQUEUE["POOLS"] must be a non-empty dict'),
             ({"POOLS": {"general": 0}}, """["POOLS"]['general'] must be a positive int (worker threads); got 0"""),

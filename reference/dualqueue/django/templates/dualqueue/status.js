@@ -102,6 +102,7 @@
       render(await answer.json());
     } catch (err) {
       $("updated").classList.add("stale");
+      root.dataset.error = String(err);  // for whoever debugs the page (and for the browser test)
     } finally {
       setTimeout(tick, every);
     }

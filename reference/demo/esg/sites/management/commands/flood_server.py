@@ -71,7 +71,8 @@ class Command(BaseCommand):
             if made.status_code != 201:
                 raise CommandError(f"the site was refused: {made.status_code} {made.text[:200]}")
             site = made.json()
-        self.stdout.write(f"watch it: {url('/background-tasks/status/page/')} (staff) and {url(f'/app/sites/{site['id']}/')}")
+        page = url(f"/app/sites/{site['id']}/")
+        self.stdout.write(f"watch it: {url('/background-tasks/status/page/')} (staff) and {page}")
 
         posted = []
         for _ in range(count):
