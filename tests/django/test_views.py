@@ -67,9 +67,15 @@ class AccessTests(TestCase):
 
     def test_a_logged_in_member_who_is_not_staff_is_forbidden(self) -> None:
         self.client.force_login(self.member)
-        for which in URLS:
+        for which in ("json", "metrics"):
             with self.subTest(which):
                 self.assertRefused(self.get(which), 403)
+        page = self.get("page")  # a person gets a page in the site's layout, saying nothing about the tasks
+        self.assertEqual((page.status_code, page["Cache-Control"]), (403, "no-store"))
+        html = page.content.decode()
+        self.assertIn("is for staff", html)
+        for secret in ("data-pool", "general", 'id="pid"', "succeeded", "dead letter"):
+            self.assertNotIn(secret, html)
 
     def test_staff_may_see_everything(self) -> None:
         self.client.force_login(self.staff)

@@ -16,7 +16,8 @@ and the totals of the live ones. All three are guarded the same way, by
 Everyone else is refused, and a refusal tells nothing about the tasks (no pool name, no count,
 no error text): **401** with ``WWW-Authenticate: Bearer`` when no valid credentials came (no
 session, or an ``Authorization`` header that is wrong, malformed or oversized), **403** for a
-logged-in user who is not staff. The HTML page sends an anonymous visitor without an
+logged-in user who is not staff (the HTML page answers it with a page, ``dualqueue/403.html``,
+that says only that the page is for staff). The HTML page sends an anonymous visitor without an
 ``Authorization`` header to the login page instead of a bare 401. Every response, refusals
 included, is ``Cache-Control: no-store``.
 """
@@ -77,7 +78,8 @@ def _refusal(request: HttpRequest, *, page: bool) -> HttpResponse | None:
     if header is not None:
         return None if settings.token_allowed and bearer_token_valid(header) else _unauthorized()
     if user is not None and user.is_authenticated:
-        return _forbidden()
+        # A person at the page gets a page (the project's layout, nothing about the tasks).
+        return render(request, "dualqueue/403.html", status=403) if page else _forbidden()
     if page and settings.staff_allowed:
         return redirect_to_login(request.get_full_path())
     return _unauthorized()
