@@ -94,3 +94,22 @@ class SitePagesTests(TransactionTestCase):
         self.assertIn("/accounts/login/?next=/app/sites/", response["Location"])
         icon = self.client.get("/favicon.ico")
         self.assertEqual((icon.status_code, icon["Content-Type"]), (200, "image/svg+xml"))
+
+
+class StatusPageRerunTests(TransactionTestCase):
+    def test_staff_re_run_a_lost_analysis_from_the_status_page(self) -> None:
+        users = get_user_model().objects
+        owner = users.create_user("owner", "owner@example.com", "pw")
+        staff = users.create_user("ops", "ops@example.com", "pw", is_staff=True)
+        site = Site.objects.create(name="Karura", geometry=FIELD, area_km2=1.0, owner=owner)
+        row = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01", status="RUNNING",
+                                      process="elsewhere-999-0.1")
+        Analysis.objects.filter(pk=row.pk).update(created=row.created.replace(year=2020))
+        self.client.force_login(staff)
+        page = self.client.get("/background-tasks/status/page/")
+        self.assertContains(page, f'id="attention-{row.pk}" data-lost="1"')
+        self.assertContains(page, 'name="next" value="/background-tasks/status/page/"')
+        response = self.client.post(f"/app/sites/analyses/{row.pk}/rerun/", {"next": "/background-tasks/status/page/"})
+        self.assertEqual(response["Location"], "/background-tasks/status/page/")
+        self.assertTrue(registry.join(10.0))
+        self.assertEqual(Analysis.objects.filter(site=site, status="SUCCESSFUL").count(), 1)
