@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: screenshots browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -92,6 +92,13 @@ figures: $(STAMP) browser
 	DUALQUEUE_FIGURES_JSON=docs/guides/promises-figures.json $(BIN)/pytest -q \
 	  tests/reliability tests/e2e
 	$(BIN)/python -m tests.figures docs/guides/promises-figures.json docs/guides/promises.md
+
+# The Django guide's screenshots: the browser story against gunicorn with two workers saves one PNG
+# per page state, then the manifest records what they were taken from (tests/docs checks it).
+screenshots: $(STAMP) browser
+	rm -f docs/guides/screenshots/*.png
+	DUALQUEUE_SCREENSHOTS=docs/guides/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_demo_app_browser.py
+	$(BIN)/python tools/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

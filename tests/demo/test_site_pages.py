@@ -30,6 +30,8 @@ class SitePagesTests(TransactionTestCase):
 
     def test_a_site_created_by_form_is_analysed_and_its_dry_run_result_is_shown_as_one(self) -> None:
         site = self.create()
+        listed = self.client.get("/app/sites/")
+        self.assertContains(listed, f'<a href="/app/sites/{site.pk}/">Karura</a>')
         page = self.client.get(f"/app/sites/{site.pk}/")
         self.assertContains(page, 'id="run-analysis"')
         self.assertContains(page, "<path d=\"M")

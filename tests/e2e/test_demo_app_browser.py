@@ -69,6 +69,9 @@ def test_a_person_runs_the_demo_from_the_browser_and_one_status_page_shows_every
         page.wait_for_selector('#analyses tr[data-status="SUCCESSFUL"] .banner', timeout=TIMEOUT * 1000)
         assert "no Earth Engine call was made" in page.locator("#analyses .banner").first.inner_text()
         shoot(page, "site-page")
+        page.goto(f"{base}/app/sites/")
+        assert page.locator("#sites a", has_text="Drawn field").count() == 1
+        shoot(page, "sites-list")
 
         # Flood over HTTP (a fresh connection per request reaches both workers), watch one status page.
         site_id = int(site_url.rstrip("/").rsplit("/", 1)[1])

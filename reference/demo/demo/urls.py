@@ -11,7 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("esg.accounts.urls")),
     path("sites/", include("esg.sites.urls")),
-    path("app/sites/", include((site_pages, "sites"), namespace="site-pages")),
+    path("app/sites/", include((site_pages, "site-pages"))),
     path("favicon.ico", views.favicon, name="favicon"),
     path("documents/", include("esg.documents.urls")),
     path("background-tasks/", include("dualqueue.django.urls")),

@@ -18,4 +18,8 @@ def analyses_needing_attention(context: dict[str, Any]) -> dict[str, Any]:
     """The most recent failed or lost analyses of every user (the status page is for staff), reconciled first."""
     reconcile()
     failed = Analysis.objects.filter(status=Analysis.Status.FAILED).select_related("site", "site__owner")
-    return {"analyses": list(failed[:SHOWN]), "csrf_token": context.get("csrf_token"), "request": context.get("request")}
+    return {
+        "analyses": list(failed[:SHOWN]),
+        "csrf_token": context.get("csrf_token"),
+        "request": context.get("request"),
+    }
