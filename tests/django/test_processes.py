@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import TestCase
 from dualqueue.django import conf, metrics, processes, registry, views
 from prometheus_client.parser import text_string_to_metric_families
@@ -47,7 +48,7 @@ def fake_process(pid: int, token: str, *, age: float = 0.0, exited: bool = False
 class CrossProcessPictureTests(TestCase):
     def setUp(self) -> None:
         directory().mkdir(parents=True, exist_ok=True)
-        for old in directory().iterdir():
+        for old in directory().glob(f"*{processes.SUFFIX}"):
             old.unlink()
 
     def test_the_test_settings_publish_into_a_private_directory(self) -> None:
@@ -108,10 +109,11 @@ class CrossProcessPictureTests(TestCase):
         self.assertEqual([p["pid"] for p in views.picture()["processes"]], [os.getpid()])
 
     def test_publishing_writes_atomically_and_a_forked_child_publishes_as_itself(self) -> None:
-        path = processes.publish_now(directory())
+        private = directory() / "private"  # this process's own publisher writes beside, not here
+        path = processes.publish_now(private)
         record = json.loads(path.read_text())
         self.assertEqual(record["identity"]["pid"], os.getpid())
-        self.assertEqual([p.name for p in directory().iterdir() if p.name.endswith(".tmp")], [])
+        self.assertEqual([p.name for p in private.iterdir()], [path.name], "a temporary file was left behind")
         child = os.fork()
         if child == 0:  # the child: a new identity, and its own publisher thread
             code = 1
@@ -152,8 +154,6 @@ class CrossProcessPictureTests(TestCase):
 
     def test_the_page_shows_every_process_and_not_started_pools(self) -> None:
         fake_process(707, "t7", general={"succeeded": 2, "submitted": 2})
-        from django.contrib.auth import get_user_model
-
         staff = get_user_model().objects.create_user("ops", "ops@example.com", "pw", is_staff=True)
         self.client.force_login(staff)
         html = self.client.get("/background-tasks/status/page/").content.decode()
@@ -161,3 +161,68 @@ class CrossProcessPictureTests(TestCase):
         self.assertIn(f'data-pid="{os.getpid()}" data-state="live"', html)
         self.assertIn("(not started)", html, "a pool that never ran a task here reads as not started")
         self.assertIn('<span id="live-count">2</span> live worker processes', html)
+
+
+class HostileFolderTests(TestCase):
+    """Whatever else lands in the folder (torn writes, other programs, an attacker with write access
+    to it) is skipped: the status still answers, from the well-formed pictures."""
+
+    def setUp(self) -> None:
+        directory().mkdir(parents=True, exist_ok=True)
+        for old in directory().glob(f"*{processes.SUFFIX}"):
+            old.unlink()
+
+    def test_malformed_pictures_are_skipped_and_the_status_still_answers(self) -> None:
+        good = fake_process(808, "t8", general={"succeeded": 1, "submitted": 1})
+        record = json.loads(good.read_text())
+        bad_shapes = [
+            [],
+            {"identity": "x", "published_at": 1.0, "picture": {}},
+            {**record, "identity": {**record["identity"], "pid": "808"}},
+            {**record, "published_at": "yesterday"},
+            {**record, "picture": {**record["picture"], "pools": "general"}},
+            {**record, "picture": {**record["picture"], "pools": {"general": {"queued": "many"}}}},
+            {**record, "picture": {**record["picture"], "pools": {"general": {"queued": True}}}},
+            {**record, "picture": {**record["picture"], "pools": {"general": {"recent": ["x"]}}}},
+            {**record, "picture": {**record["picture"], "debouncers": {"d": 3}}},
+        ]
+        for i, shape in enumerate(bad_shapes):
+            (directory() / f"bad{i}{processes.SUFFIX}").write_text(json.dumps(shape))
+        (directory() / f"huge{processes.SUFFIX}").write_bytes(b" " * (processes.MAX_FILE_BYTES + 1))
+        staff = get_user_model().objects.create_user("ops", "ops@example.com", "pw", is_staff=True)
+        self.client.force_login(staff)
+        for url in ("/background-tasks/status/", "/background-tasks/status/page/", "/background-tasks/metrics/"):
+            with self.subTest(url):
+                self.assertEqual(self.client.get(url).status_code, 200)
+        self.assertEqual(sorted(p["pid"] for p in views.picture()["processes"]), sorted([808, os.getpid()]))
+
+    def test_a_folder_that_cannot_be_written_is_logged_and_the_publisher_goes_on(self) -> None:
+        blocker = directory() / "not-a-folder"
+        blocker.write_text("a file where the folder should be")
+        publisher = processes._Publisher(blocker / "processes", interval=0.01)
+        with self.assertLogs("dualqueue", "WARNING") as logs:
+            publisher.start()
+            deadline = time.monotonic() + DEADLOCK
+            while publisher._failures < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            publisher.stopped.set()
+            publisher.join(DEADLOCK)
+        self.assertGreaterEqual(publisher._failures, 3)
+        self.assertFalse(publisher.is_alive())
+        self.assertIn("could not publish this process's status (1 times)", logs.output[0])
+        self.assertEqual(len(logs.output), 1, "a failing folder is logged at 1, 10, 100... failures, not each time")
+
+    def test_a_process_that_stops_publishing_says_it_exited_and_does_not_start_again(self) -> None:
+        processes.ensure_publishing()
+        mine = directory() / f"{processes.identity().key}{processes.SUFFIX}"
+        deadline = time.monotonic() + DEADLOCK
+        while not mine.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            processes.stop_publishing(exited=True)
+            self.assertTrue(json.loads(mine.read_text())["exited"])
+            registry.get_task_system()  # would start a publisher if stopping had not stuck
+            self.assertIsNone(processes._publisher)
+        finally:
+            processes._publisher_pid = 0  # let later tests publish again
+

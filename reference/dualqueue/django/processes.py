@@ -36,6 +36,7 @@ picture (Prometheus scrapes each host).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -245,6 +246,12 @@ def _reset_in_child() -> None:
 os.register_at_fork(after_in_child=_reset_in_child)
 
 
+# At interpreter exit (after the core's exit drain, which runs from the threading module's exit
+# hook, before atexit's), a process whose publisher runs says it exited, with what the drain left.
+# gunicorn workers say so earlier, from worker_exit; then this finds no publisher and does nothing.
+atexit.register(stop_publishing)
+
+
 # -- reading ------------------------------------------------------------------
 
 
@@ -262,8 +269,37 @@ def _read(directory: Path) -> Iterable[tuple[Path, dict[str, Any]]]:
             record = json.loads(data)
         except (OSError, ValueError):
             continue  # removed meanwhile, or not ours
-        if isinstance(record, dict) and isinstance(record.get("picture"), dict):
+        if _well_formed(record):
             yield path, record
+
+
+_COUNTERS = ("workers", "alive_workers", "queued", "running", "submitted", "succeeded", "failed", "dropped",
+             "rejected")
+
+
+def _well_formed(record: object) -> bool:
+    """The shape ``publish_now`` writes: anything else in the folder (torn, foreign, hostile) is skipped."""
+    if not isinstance(record, dict):
+        return False
+    who, picture = record.get("identity"), record.get("picture")
+    if not isinstance(who, dict) or not isinstance(who.get("key"), str) or not _is_int(who.get("pid")):
+        return False
+    if not isinstance(record.get("published_at"), (int, float)) or not isinstance(picture, dict):
+        return False
+    pools, debouncers = picture.get("pools"), picture.get("debouncers", {})
+    if not isinstance(pools, dict) or not isinstance(debouncers, dict):
+        return False
+    for pool in pools.values():
+        if not isinstance(pool, dict) or not all(_is_int(pool.get(key, 0)) for key in _COUNTERS):
+            return False
+        for listed in (pool.get("recent", []), pool.get("dead_letters", [])):
+            if not isinstance(listed, list) or not all(isinstance(entry, dict) for entry in listed):
+                return False
+    return all(isinstance(d, dict) for d in debouncers.values())
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _unfinished(picture: dict[str, Any]) -> dict[str, dict[str, int]]:
