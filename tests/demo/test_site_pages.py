@@ -115,3 +115,18 @@ class StatusPageRerunTests(TransactionTestCase):
         self.assertEqual(response["Location"], "/background-tasks/status/page/")
         self.assertTrue(registry.join(10.0))
         self.assertEqual(Analysis.objects.filter(site=site, status="SUCCESSFUL").count(), 1)
+
+    def test_the_re_run_section_refreshes_from_a_staff_only_fragment(self) -> None:
+        users = get_user_model().objects
+        member = users.create_user("member", "member@example.com", "pw")
+        staff = users.create_user("ops2", "ops2@example.com", "pw", is_staff=True)
+        self.client.force_login(staff)
+        page = self.client.get("/background-tasks/status/page/").content.decode()
+        self.assertIn('data-refresh-url="/app/sites/analyses/attention/"', page)
+        fragment = self.client.get("/app/sites/analyses/attention/")
+        self.assertContains(fragment, "Analyses to re-run")
+        self.assertEqual(fragment["Cache-Control"], "no-store")
+        self.client.force_login(member)
+        self.assertEqual(self.client.get("/app/sites/analyses/attention/").status_code, 403)
+        self.client.logout()
+        self.assertEqual(self.client.get("/app/sites/analyses/attention/").status_code, 403)

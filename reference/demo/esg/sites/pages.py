@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -167,6 +168,19 @@ def analysis_rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = reverse("site-pages:page", args=[old.site_id])
     return redirect(target)
+
+
+@require_GET
+def analyses_attention(request: HttpRequest) -> HttpResponse:
+    """The status page's "analyses to re-run" section alone (staff): what the page fetches to update it."""
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied
+    next_page = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_page, {request.get_host()}):
+        next_page = reverse("dualqueue:status-page")
+    response = render(request, "sites/_attention_fragment.html", {"next": next_page})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def polygon_svg(geometry: dict[str, Any], size: int = 320) -> dict[str, Any]:

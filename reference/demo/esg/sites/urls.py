@@ -13,6 +13,7 @@ page_patterns = [
     path("<int:site_id>/history/", pages.site_history, name="history"),
     path("<int:site_id>/run/", pages.site_run, name="run"),
     path("analyses/<uuid:analysis_id>/rerun/", pages.analysis_rerun, name="rerun"),
+    path("analyses/attention/", pages.analyses_attention, name="attention"),
 ]
 urlpatterns = [
     path("", views.site_list, name="list"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 
 from esg.sites.models import Analysis
 from esg.sites.reconcile import reconcile
@@ -21,5 +22,5 @@ def analyses_needing_attention(context: dict[str, Any]) -> dict[str, Any]:
     return {
         "analyses": list(failed[:SHOWN]),
         "csrf_token": context.get("csrf_token"),
-        "request": context.get("request"),
+        "next": context.get("next") or reverse("dualqueue:status-page"),
     }

@@ -95,11 +95,21 @@
     document.title = `Background tasks · ${live} process${live === 1 ? "" : "es"}`;
   }
 
+  // Sections a project adds (the "extra" block) refresh themselves too: an element with
+  // data-refresh-url gets that URL's HTML (the project's own, server-rendered fragment) each tick.
+  async function refreshFragments() {
+    for (const box of root.querySelectorAll("[data-refresh-url]")) {
+      const answer = await fetch(box.dataset.refreshUrl, {credentials: "same-origin"});
+      if (answer.ok) box.innerHTML = await answer.text();
+    }
+  }
+
   async function tick() {
     try {
       const answer = await fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"});
       if (!answer.ok) throw new Error(`status ${answer.status}`);
       render(await answer.json());
+      await refreshFragments();
     } catch (err) {
       $("updated").classList.add("stale");
       root.dataset.error = String(err);  // for whoever debugs the page (and for the browser test)
