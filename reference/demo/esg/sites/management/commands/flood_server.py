@@ -30,6 +30,20 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from .flood import FLOOD_SITE
 
 
+class FreshConnections(requests.Session):
+    """A session (cookies, CSRF) that opens a new connection for every request.
+
+    So that under gunicorn the kernel may hand each request to another worker process. Sending
+    ``Connection: close`` alone is not enough: Django's runserver closes such a connection without
+    saying so in its answer, and the pool would reuse the dead socket for the next POST.
+    """
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.close()  # drop pooled connections; the cookie jar stays
+        headers = {"Connection": "close", **(kwargs.pop("headers", None) or {})}
+        return super().request(*args, headers=headers, **kwargs)
+
+
 class Command(BaseCommand):
     help = "Post analyses to the running server over HTTP and watch them finish (see its status page)."
 
@@ -48,8 +62,7 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
 
-        http = requests.Session()
-        http.headers["Connection"] = "close"  # each request may reach another worker process
+        http = FreshConnections()
         url = lambda path: urljoin(base, path)  # noqa: E731
         try:
             http.get(url("/accounts/login/"), timeout=30)
