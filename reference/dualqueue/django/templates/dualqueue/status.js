@@ -26,6 +26,14 @@
     const body = table.tBodies[0] || table.appendChild(document.createElement("tbody"));
     body.replaceChildren(...rows);
   }
+  function table(headings, id) {
+    const t = document.createElement("table");
+    t.id = id;
+    const tr = t.createTHead().insertRow();
+    for (const h of headings) tr.appendChild(Object.assign(document.createElement("th"), {textContent: h}));
+    t.createTBody();
+    return t;
+  }
   const bad = (n) => (n ? "bad" : "");
   const secs = (s, digits = 1) => (s === null || s === undefined ? "–" : `${Number(s).toFixed(digits)} s`);
   const workers = (p, started) => `${p.workers} (${started ? p.alive_workers : "not started"})`;
@@ -87,6 +95,28 @@
       ])));
     } else if (letters.length) {
       $("dead-letters-section").textContent = `${letters.length} dead letter(s): reload the page to list them.`;
+    }
+    const debouncers = Object.values(s.debouncers);
+    const section = $("debouncers-section");
+    if (!debouncers.length) {
+      section.replaceChildren(Object.assign(document.createElement("p"), {textContent: "No debouncer in this process yet."}));
+    } else {
+      if (!$("debouncers")) section.replaceChildren(table(
+        ["debouncer", "pool", "wait", "pending items", "next run in", "running", "runs", "delivered", "failed runs",
+         "dropped", "last run"], "debouncers"));
+      fill($("debouncers"), debouncers.map((d) => row([
+        td(d.name), td(d.pool || "inline", "text"), td(`${d.wait} s`), td(d.pending_items), td(secs(d.next_run_in)),
+        td(d.running ? `yes (${Number(d.running_seconds).toFixed(1)} s)` : "no"), td(d.runs), td(d.delivered),
+        td(d.failed_runs, bad(d.failed_runs)), td(d.dropped, bad(d.dropped)), td(d.last_run_at, "text"),
+      ])));
+    }
+    const stores = Object.entries(s.results.backends);
+    const results = $("results-section");
+    if (stores.length) {
+      if (!$("results")) results.replaceChildren(table(["backend", "kept", "limit", "evicted"], "results"));
+      fill($("results"), stores.map(([alias, st]) => row([
+        td(alias), td(st.kept), td(st.limit === null ? "unbounded" : st.limit), td(st.evicted),
+      ])));
     }
     const updated = $("updated");
     updated.textContent = new Date().toLocaleTimeString([], {hour12: false});
