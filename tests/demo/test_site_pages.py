@@ -130,3 +130,20 @@ class StatusPageRerunTests(TransactionTestCase):
         self.assertEqual(self.client.get("/app/sites/analyses/attention/").status_code, 403)
         self.client.logout()
         self.assertEqual(self.client.get("/app/sites/analyses/attention/").status_code, 403)
+
+
+class AdminTests(TransactionTestCase):
+    def test_sites_analyses_and_documents_are_in_the_admin(self) -> None:
+        admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+        site = Site.objects.create(name="Karura", geometry=FIELD, area_km2=1.0, owner=admin)
+        row = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01")
+        self.client.force_login(admin)
+        for url in (
+            "/admin/esg_sites/site/", f"/admin/esg_sites/site/{site.pk}/change/",
+            "/admin/esg_sites/analysis/", f"/admin/esg_sites/analysis/{row.pk}/change/",
+            "/admin/esg_documents/document/",
+        ):
+            with self.subTest(url):
+                response = self.client.get(url)
+                self.assertEqual(response.status_code, 200, url)
+        self.assertContains(self.client.get("/admin/esg_sites/analysis/"), row.process)
