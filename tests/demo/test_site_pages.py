@@ -147,3 +147,17 @@ class AdminTests(TransactionTestCase):
                 response = self.client.get(url)
                 self.assertEqual(response.status_code, 200, url)
         self.assertContains(self.client.get("/admin/esg_sites/analysis/"), row.process)
+
+
+class JsonApiReconcileTests(TransactionTestCase):
+    def test_the_json_api_reports_a_lost_row_as_failed_with_the_reason(self) -> None:
+        owner = get_user_model().objects.create_user("owner", "owner@example.com", "pw")
+        site = Site.objects.create(name="Karura", geometry=FIELD, area_km2=1.0, owner=owner)
+        row = Analysis.objects.create(site=site, start="2024-01-01", end="2024-02-01", status="RUNNING",
+                                      process="elsewhere-999-0.1")
+        Analysis.objects.filter(pk=row.pk).update(created=row.created.replace(year=2020))
+        self.client.force_login(owner)
+        answer = self.client.get(f"/sites/{site.pk}/analyses/{row.pk}/").json()
+        self.assertEqual(answer["status"], "FAILED")
+        self.assertEqual(answer["errors"][0]["type"], LOST)
+        self.assertEqual(set(answer), {"result_id", "site_id", "status", "errors"}, "the API's shape is unchanged")

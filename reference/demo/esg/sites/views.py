@@ -31,6 +31,7 @@ from esg.jsonapi import ApiError, json_endpoint, read_json, setting
 from . import earth_engine
 from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
 from .models import Analysis, Site
+from .reconcile import reconcile
 from .tasks import analyse_site
 
 logger = logging.getLogger("esg.sites")
@@ -108,6 +109,7 @@ def site_list(request: HttpRequest) -> JsonResponse:
 def site_detail(request: HttpRequest, site_id: str) -> JsonResponse:
     _allow(request, "GET")
     site = _own_site(request, site_id)
+    reconcile(site.analyses.all())  # rows whose process is gone read as FAILED (lost), not RUNNING forever
     recent = [
         {"result_id": str(a.id), "status": a.status, "status_url": _status_url(a)}
         for a in site.analyses.all()[:20]
@@ -186,6 +188,8 @@ def analysis_status(request: HttpRequest, site_id: str, result_id: str) -> JsonR
         pk = uuid.UUID(result_id)
     except ValueError:
         pk = None
+    if pk is not None:
+        reconcile(Analysis.objects.filter(pk=pk, site=site))
     analysis = Analysis.objects.filter(pk=pk, site=site).first() if pk is not None else None
     if analysis is None:
         raise ApiError(404, f"no analysis {result_id!r} for site {site.id}")
