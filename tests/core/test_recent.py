@@ -114,3 +114,19 @@ def test_the_ring_holds_no_reference_to_the_task() -> None:
         assert pool.snapshot()["recent"][0]["task"].endswith("Task")
     finally:
         pool.shutdown(timeout=DEADLOCK)
+
+
+def test_an_error_whose_class_name_cannot_be_read_is_recorded_without_it() -> None:
+    class Meta(type):
+        def __getattribute__(cls, name: str) -> object:
+            if name == "__qualname__":
+                raise RuntimeError("no name")
+            return super().__getattribute__(name)
+
+    class Nameless(Exception, metaclass=Meta):
+        pass
+
+    ring = RecentTasks(limit=2)
+    ring.record(named("t"), 0.0, 1.0, 2.0, 1e9, Nameless())
+    assert ring.snapshot()[0]["error_type"] == "<unnamed error>"
+    assert ring.snapshot()[0]["outcome"] == "raised"
