@@ -30,19 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from esg.jsonapi import setting
 
 from . import earth_engine
-from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
+from .geojson import GeometryError, polygon_area_km2, validate_polygon
 from .models import Analysis, Site
 from .reconcile import reconcile
-from .views import NAME_MAX, _enqueue
+from .views import NAME_MAX, _enqueue, _limits
 
 HISTORY_SHOWN = 20
-
-
-def _limits() -> Limits:
-    return Limits(
-        max_vertices=int(setting("SITE_MAX_VERTICES", 10_000)),
-        max_area_km2=float(setting("SITE_MAX_AREA_KM2", 10_000.0)),
-    )
 
 
 class SiteForm(forms.Form):
