@@ -161,3 +161,21 @@ class JsonApiReconcileTests(TransactionTestCase):
         self.assertEqual(answer["status"], "FAILED")
         self.assertEqual(answer["errors"][0]["type"], LOST)
         self.assertEqual(set(answer), {"result_id", "site_id", "status", "errors"}, "the API's shape is unchanged")
+
+
+class MapTilesTests(TransactionTestCase):
+    def test_no_tiles_by_default_and_the_configured_tiles_under_the_outline(self) -> None:
+        from django.test import override_settings
+
+        owner = get_user_model().objects.create_user("owner", "owner@example.com", "pw")
+        site = Site.objects.create(name="Karura", geometry=FIELD, area_km2=1.0, owner=owner)
+        self.client.force_login(owner)
+        self.assertNotContains(self.client.get(f"/app/sites/{site.pk}/"), "<image")
+        template = "https://tiles.example/{z}/{x}/{y}.png"
+        with override_settings(DEMO_MAP_TILE_URL=template):
+            html = self.client.get(f"/app/sites/{site.pk}/").content.decode()
+            new = self.client.get("/app/sites/new/").content.decode()
+        self.assertIn(f'data-tile-url="{template}"', new)
+        # A 0.01-degree field near Nairobi at zoom 15: tile x of 36.80 E is 19733, tile y of 1.30 S is 16502.
+        self.assertIn('<image href="https://tiles.example/15/19733/16502.png"', html)
+        self.assertLessEqual(html.count("<image "), 9)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import math
 import uuid
 from typing import Any
 
@@ -109,7 +110,7 @@ def site_page(request: HttpRequest, site_id: int) -> HttpResponse:
     context = {
         "site": site,
         "analyses": _history(site),
-        "svg": polygon_svg(site.geometry),
+        "svg": polygon_svg(site.geometry, tile_url=settings.DEMO_MAP_TILE_URL),
         "window": earth_engine.default_window(),
         "gee_mode": earth_engine.configured_mode(),
     }
@@ -176,18 +177,61 @@ def analyses_attention(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def polygon_svg(geometry: dict[str, Any], size: int = 320) -> dict[str, Any]:
-    """The polygon as SVG path data in a ``size`` x ``size`` box (equirectangular, north up, no tiles)."""
+MAX_TILES = 9  # a site page never asks a tile server for more than this
+
+
+def polygon_svg(geometry: dict[str, Any], size: int = 320, tile_url: str = "") -> dict[str, Any]:
+    """The polygon as SVG path data in a ``size`` x ``size`` box (equirectangular, north up).
+
+    With ``tile_url`` (a slippy-map template with ``{z}``, ``{x}`` and ``{y}``), also the tiles
+    that cover the box, each placed at its longitude and latitude bounds (at site scale the
+    Mercator tile is close enough to the box's projection to sit under the outline).
+    """
     rings = geometry["coordinates"]
     xs = [p[0] for p in rings[0]]
     ys = [p[1] for p in rings[0]]
     span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1e-9
     pad = span * 0.1
+    west, north, width = min(xs) - pad, max(ys) + pad, span + 2 * pad
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return (lon - west) / width * size, (north - lat) / width * size
 
     def point(p: list[float]) -> str:
-        x = (p[0] - min(xs) + pad) / (span + 2 * pad) * size
-        y = (max(ys) - p[1] + pad) / (span + 2 * pad) * size
+        x, y = xy(p[0], p[1])
         return f"{x:.1f},{y:.1f}"
 
     path = " ".join("M" + " L".join(point(p) for p in ring) + " Z" for ring in rings)
-    return {"path": path, "size": size, "bbox": [min(xs), min(ys), max(xs), max(ys)]}
+    tiles = _tiles(tile_url, west, north, width, xy) if tile_url else []
+    return {"path": path, "size": size, "bbox": [min(xs), min(ys), max(xs), max(ys)], "tiles": tiles}
+
+
+def _tiles(template: str, west: float, north: float, width: float, xy: Any) -> list[dict[str, Any]]:
+    def tile_x(lon: float, n: int) -> int:
+        return min(n - 1, max(0, int((lon + 180) / 360 * n)))
+
+    def tile_y(lat: float, n: int) -> int:
+        lat = max(-85.05, min(85.05, lat))
+        r = math.radians(lat)
+        return min(n - 1, max(0, int((1 - math.asinh(math.tan(r)) / math.pi) / 2 * n)))
+
+    def tile_lat(y: int, n: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+
+    zoom = max(0, min(19, round(math.log2(360 / width))))
+    while True:
+        n = 2**zoom
+        x0, x1 = tile_x(west, n), tile_x(west + width, n)
+        y0, y1 = tile_y(north, n), tile_y(north - width, n)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= MAX_TILES or zoom == 0:
+            break
+        zoom -= 1
+    tiles = []
+    for tx in range(x0, x1 + 1):
+        for ty in range(y0, y1 + 1):
+            left, top = xy(tx / n * 360 - 180, tile_lat(ty, n))
+            right, bottom = xy((tx + 1) / n * 360 - 180, tile_lat(ty + 1, n))
+            href = template.replace("{z}", str(zoom)).replace("{x}", str(tx)).replace("{y}", str(ty))
+            tiles.append({"href": href, "x": round(left, 1), "y": round(top, 1),
+                          "w": round(right - left, 1), "h": round(bottom - top, 1)})
+    return tiles

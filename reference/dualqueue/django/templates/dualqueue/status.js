@@ -87,14 +87,15 @@
       }
     }
     letters.sort((a, b) => (String(a.failed_at) < String(b.failed_at) ? 1 : -1));
-    const table = $("dead-letters");
-    if (table) {
-      fill(table, letters.map((l) => row([
+    if (letters.length) {
+      if (!$("dead-letters")) {
+        $("dead-letters-section").replaceChildren(
+          table(["task", "pool", "pid", "attempts", "error", "failed at"], "dead-letters"));
+      }
+      fill($("dead-letters"), letters.map((l) => row([
         td(l.task), td(l.pool, "text"), td(l.pid), td(l.attempts), td(`${l.error_type}: ${l.message}`, "text"),
         td(l.failed_at, "text"),
       ])));
-    } else if (letters.length) {
-      $("dead-letters-section").textContent = `${letters.length} dead letter(s): reload the page to list them.`;
     }
     const debouncers = Object.values(s.debouncers);
     const section = $("debouncers-section");
