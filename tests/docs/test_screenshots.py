@@ -24,6 +24,7 @@ def test_the_check_catches_an_edited_template_and_a_replaced_png(tmp_path: Path)
             target = tmp_path / path.relative_to(ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+    screenshots.write(tmp_path)  # a copy taken "now": current by construction, whatever the repository's state
     assert screenshots.stale(tmp_path) == []
     template = tmp_path / "reference/demo/esg/sites/templates/sites/detail.html"
     template.write_text(template.read_text() + "\n<!-- changed -->\n")

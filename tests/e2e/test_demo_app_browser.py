@@ -73,6 +73,16 @@ def test_a_person_runs_the_demo_from_the_browser_and_one_status_page_shows_every
         assert page.locator("#sites a", has_text="Drawn field").count() == 1
         shoot(page, "sites-list")
 
+        # Upload a document through the form: the page says when it will be searchable.
+        page.goto(f"{base}/documents/")
+        page.set_input_files("#id_file", files=[{"name": "field-notes.txt", "mimeType": "text/plain",
+                                                  "buffer": b"Peat depth and canopy cover at the drawn field."}])
+        with page.expect_navigation():
+            page.click('form[action="/documents/"] button[type="submit"]')
+        notice = page.locator(".messages li").inner_text()
+        assert "field-notes.txt uploaded; it will be searchable in about" in notice, notice
+        shoot(page, "documents")
+
         # Flood over HTTP (a fresh connection per request reaches both workers), watch one status page.
         site_id = int(site_url.rstrip("/").rsplit("/", 1)[1])
         client = DemoClient(base)
