@@ -45,11 +45,17 @@ def fake_process(pid: int, token: str, *, age: float = 0.0, exited: bool = False
     return path
 
 
+def clear_directory() -> None:
+    """Forget every process's picture (ours comes back at its next publish)."""
+    directory().mkdir(parents=True, exist_ok=True)
+    for old in directory().glob(f"*{processes.SUFFIX}"):
+        old.unlink()
+
+
 class CrossProcessPictureTests(TestCase):
     def setUp(self) -> None:
-        directory().mkdir(parents=True, exist_ok=True)
-        for old in directory().glob(f"*{processes.SUFFIX}"):
-            old.unlink()
+        clear_directory()
+        self.addCleanup(clear_directory)  # no made-up process outlives its test
 
     def test_the_test_settings_publish_into_a_private_directory(self) -> None:
         self.assertTrue(str(directory()).startswith(str(Path(settings.MEDIA_ROOT).parent)), directory())
@@ -168,9 +174,8 @@ class HostileFolderTests(TestCase):
     to it) is skipped: the status still answers, from the well-formed pictures."""
 
     def setUp(self) -> None:
-        directory().mkdir(parents=True, exist_ok=True)
-        for old in directory().glob(f"*{processes.SUFFIX}"):
-            old.unlink()
+        clear_directory()
+        self.addCleanup(clear_directory)
 
     def test_malformed_pictures_are_skipped_and_the_status_still_answers(self) -> None:
         good = fake_process(808, "t8", general={"succeeded": 1, "submitted": 1})
@@ -213,6 +218,10 @@ class HostileFolderTests(TestCase):
         self.assertEqual(len(logs.output), 1, "a failing folder is logged at 1, 10, 100... failures, not each time")
 
     def test_a_process_that_stops_publishing_says_it_exited_and_does_not_start_again(self) -> None:
+        # Start from a running publisher of our own, whatever earlier tests did (gunicorn's
+        # worker_exit hook, driven in this process by tests/django/test_gunicorn.py, stops it).
+        processes.stop_publishing(exited=False)
+        processes._publisher_pid = 0
         processes.ensure_publishing()
         mine = directory() / f"{processes.identity().key}{processes.SUFFIX}"
         deadline = time.monotonic() + DEADLOCK

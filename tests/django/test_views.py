@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.django import tasks
 from tests.django.support import DEADLOCK, failure_logs
+from tests.django.test_processes import clear_directory
 
 TOKEN = "s3cret-Token_with.chars~+/="
 URLS = {"json": "dualqueue:status", "page": "dualqueue:status-page", "metrics": "dualqueue:metrics"}
@@ -192,6 +193,7 @@ class PictureTests(TestCase):
         self.assertIn("this process's memory", data["results"]["where"])
 
     def test_page_shows_both_pools_errors_and_results(self) -> None:
+        clear_directory()  # processes other tests forked (or made up) are not this test's subject
         response = self.client.get(reverse("dualqueue:status-page"))
         self.assertEqual(response.status_code, 200)
         html = response.content.decode()
