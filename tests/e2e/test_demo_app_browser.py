@@ -39,7 +39,7 @@ def test_a_person_runs_the_demo_from_the_browser_and_one_status_page_shows_every
     page.set_viewport_size({"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="4")
+    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="5")
     with running_gunicorn(demo, workers=2, extra_args=["--graceful-timeout", "5"]) as server:
         base = server.base_url
         page.goto(f"{base}/app/sites/")
@@ -110,34 +110,35 @@ def test_a_person_runs_the_demo_from_the_browser_and_one_status_page_shows_every
         assert loads == [], f"the status page reloaded itself {len(loads)} time(s)"
         shoot(page, "status-page")
 
-        # Kill a worker that is running an analysis of this site: its row must be shown as lost.
-        def a_running_row() -> tuple[str, int] | None:
-            rows = demo.query(
-                "import json; from esg.sites.models import Analysis;"
-                f"rows = Analysis.objects.filter(site_id={site_id}, status='RUNNING');"
-                "print(json.dumps([[str(a.pk), a.process] for a in rows]))"
-            )
-            for pk, key in rows:
-                pid = int(key.rsplit("-", 2)[1])
-                if pid in workers:
-                    return pk, pid
-            return None
+        # Kill a worker while it runs analyses (as the status shows it): its rows must be shown as lost.
+        def a_busy_worker() -> int | None:
+            status = client.status()
+            busy = [p["pid"] for p in status["processes"]
+                    if p["state"] == "live" and p["pid"] in workers and p["pools"]["site"]["running"] > 0]
+            return busy[0] if busy else None
 
-        victim_row, victim = wait_until(a_running_row, TIMEOUT, "an analysis running in a worker")
+        victim = wait_until(a_busy_worker, TIMEOUT, "a worker running analyses")
         os.kill(victim, signal.SIGKILL)
         page.goto(site_url)
-        page.wait_for_selector(f'#analysis-{victim_row}[data-lost="1"]', timeout=TIMEOUT * 1000)
+        lost = f'#analyses tr[data-lost="1"]:has-text("pid {victim}")'
+        page.wait_for_selector(lost, timeout=TIMEOUT * 1000)
+        still = demo.query(
+            "import json; from esg.sites.models import Analysis;"
+            f"print(json.dumps(Analysis.objects.filter(site_id={site_id}, process__contains='-{victim}-',"
+            " status__in=['READY', 'RUNNING']).count()))"
+        )
+        assert still == 0, f"{still} row(s) of the killed worker {victim} still read as queued or running"
         shoot(page, "site-lost")
         page.goto(f"{base}/background-tasks/status/page/")
         page.wait_for_selector(f'#processes tr[data-pid="{victim}"][data-state="gone"]', timeout=TIMEOUT * 1000)
         shoot(page, "status-gone")
 
-        # Re-run the lost analysis from the page: a new row, which finishes.
+        # Re-run a lost analysis from the page: a new row, which finishes.
         page.goto(site_url)
         ids = lambda: page.eval_on_selector_all("#analyses tr[data-status]", "rows => rows.map(r => r.id)")  # noqa: E731
         before = set(ids())
         with page.expect_navigation():
-            page.click(f"#analysis-{victim_row} button")
+            page.locator(lost).first.locator("button").click()
         new = wait_until(lambda: [i for i in ids() if i not in before], TIMEOUT, "the re-run's row")[0]
         finished = lambda: page.get_attribute(f"#{new}", "data-status") == "SUCCESSFUL"  # noqa: E731
         wait_until(finished, TIMEOUT, "the re-run to finish")

@@ -36,7 +36,7 @@ from .models import Analysis, Site
 from .reconcile import reconcile
 from .views import NAME_MAX, _enqueue, _limits
 
-HISTORY_SHOWN = 20
+HISTORY_SHOWN = 50
 
 
 class SiteForm(forms.Form):
