@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: screenshots browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -57,9 +57,18 @@ PORT ?= 8000
 DEMO_SERVER ?= runserver
 DEMO_MANAGE := $(abspath $(BIN))/python reference/demo/manage.py
 
-demo: $(STAMP)
+# The demo installs only what it needs (Django, gunicorn, Earth Engine's client), not the dev set.
+DEMO_STAMP := $(VENV)/.demo-stamp
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[django,ee]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	@mkdir -p "$${DEMO_VAR_DIR:-reference/demo/var}"
-	@export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	@export GEE_DRY_RUN_SECONDS="$${GEE_DRY_RUN_SECONDS:-3}"; \
+	export DUALQUEUE_STATUS_TOKEN="$${DUALQUEUE_STATUS_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
 	export DEMO_PUBLIC_URL="$${DEMO_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"; \
 	if [ "$(DEMO_SERVER)" = runserver ]; then export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
 	else export DJANGO_HTTPS="$${DJANGO_HTTPS:-0}" \
@@ -71,7 +80,8 @@ demo: $(STAMP)
 	echo "  ESG demo:       http://127.0.0.1:$(PORT)/   (log in with the staff user above)"; \
 	echo "  status page:    http://127.0.0.1:$(PORT)/background-tasks/status/page/   (staff)"; \
 	echo "  status JSON:    curl -H \"Authorization: Bearer $$DUALQUEUE_STATUS_TOKEN\" http://127.0.0.1:$(PORT)/background-tasks/status/"; \
-	echo "  flood:          $(BIN)/python reference/demo/manage.py flood --analyses 40 --resets 20 --simulated-seconds 2"; \
+	echo "  flood it:       $(BIN)/python reference/demo/manage.py flood_server --url http://127.0.0.1:$(PORT)/ --analyses 40"; \
+	echo "                  (in another terminal: the status page and the site page show it live)"; \
 	echo "  server:         $(DEMO_SERVER) (Ctrl-C stops it; the pools drain what they can first)"; \
 	echo ""; \
 	case "$(DEMO_SERVER)" in \
@@ -87,6 +97,13 @@ figures: $(STAMP) browser
 	DUALQUEUE_FIGURES_JSON=docs/guides/promises-figures.json $(BIN)/pytest -q \
 	  tests/reliability tests/e2e
 	$(BIN)/python -m tests.figures docs/guides/promises-figures.json docs/guides/promises.md
+
+# The Django guide's screenshots: the browser story against gunicorn with two workers saves one PNG
+# per page state, then the manifest records what they were taken from (tests/docs checks it).
+screenshots: $(STAMP) browser
+	rm -f docs/guides/screenshots/*.png
+	DUALQUEUE_SCREENSHOTS=docs/guides/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_demo_app_browser.py
+	$(BIN)/python tools/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

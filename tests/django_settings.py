@@ -34,3 +34,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: t
 GEE_PROJECT = ""  # Earth Engine is always a dry run under test
 GEE_DRY_RUN_SECONDS = 0.0
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+DUALQUEUE = {**DUALQUEUE, "PROCESSES_DIR": str(_TMP / "processes")}  # noqa: F405

@@ -36,6 +36,7 @@ from typing import Any
 
 from .clock import Clock, Handle, SystemClock
 from .errors import PoolClosedError, QueueFullError
+from .recent import RecentTasks
 from .retry import DeadLetter, Retrying, task_name
 from .stats import ErrorRecord, PoolStats
 
@@ -173,6 +174,7 @@ class WorkerPool:
         self._all_tasks_done = threading.Condition(self._mutex)
         self._queue: deque[_Item] = deque()
         self._stats = PoolStats(self._dead_letter_limit)
+        self._recent = RecentTasks()  # the last finished tasks, for the status page; has its own lock
         self._current: list[tuple[_Item, float] | None] = [None] * self.workers
         self._retries: dict[int, tuple[_Item, Handle]] = {}
         self._retry_keys = 0
@@ -238,13 +240,16 @@ class WorkerPool:
                     self._not_empty.wait()
                 item = self._queue.popleft()
                 self._stats.running += 1
-                self._current[slot] = (item, self._now())
+                self._current[slot] = (item, started := self._now())
             try:
                 item[0](*item[1], **item[2])
             except BaseException as exc:  # a worker never dies of a task
+                # Recorded before the counters, so that a join() that returns has seen it; never raises.
+                self._recent.record(item[0], item[3], started, self._now(), self.clock.wall(), exc)
                 self._task_failed(slot, item, exc)
                 del exc  # break the traceback's reference cycle with this frame
             else:
+                self._recent.record(item[0], item[3], started, self._now(), self.clock.wall())
                 self._task_succeeded(slot)
             del item
 
@@ -429,6 +434,7 @@ class WorkerPool:
             **stats.as_dict(in_queue=in_queue, now=now, wall=wall),
             "oldest_queued_seconds": None if oldest_queued is None else round(now - oldest_queued, 6),
             "oldest_running_seconds": round(now - min(running_since), 6) if running_since else None,
+            "recent": self._recent.snapshot(),
         }
 
 

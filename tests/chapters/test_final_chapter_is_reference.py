@@ -20,7 +20,7 @@ from .conftest import FEATURE_VOCABULARY
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path("reference/dualqueue")
 FINAL = Path("chapters/ch09_shutdown_and_fork")
-CORE_MODULES = ("errors", "clock", "retry", "stats", "pool", "debounce", "system")
+CORE_MODULES = ("errors", "clock", "retry", "stats", "recent", "pool", "debounce", "system")
 
 
 def differences(root: Path, reference: Path = REFERENCE, final: Path = FINAL) -> list[str]:

@@ -37,7 +37,8 @@ class SettingsTests(SimpleTestCase):
             ({"pools": {"general": 2}}, "did you mean 'POOLS'?"),
             (
                 {"WORKERS": 3},
-                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, MAXSIZE, POOLS, RESULTS_KEPT, STATUS_ACCESS",
+                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, MAXSIZE, POOLS, PROCESSES_DIR, "
+                "PUBLISH_INTERVAL, RESULTS_KEPT, STATUS_ACCESS",
             ),
             ({"POOLS": [2, 10]}, 'DUALQUEUE["POOLS"] must be a non-empty dict of pool name -> worker count'),
             ({"POOLS": {}}, 'DUALQUEUE["POOLS"] must be a non-empty dict'),

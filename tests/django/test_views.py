@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.django import tasks
 from tests.django.support import DEADLOCK, failure_logs
+from tests.django.test_processes import clear_directory
 
 TOKEN = "s3cret-Token_with.chars~+/="
 URLS = {"json": "dualqueue:status", "page": "dualqueue:status-page", "metrics": "dualqueue:metrics"}
@@ -67,9 +68,15 @@ class AccessTests(TestCase):
 
     def test_a_logged_in_member_who_is_not_staff_is_forbidden(self) -> None:
         self.client.force_login(self.member)
-        for which in URLS:
+        for which in ("json", "metrics"):
             with self.subTest(which):
                 self.assertRefused(self.get(which), 403)
+        page = self.get("page")  # a person gets a page in the site's layout, saying nothing about the tasks
+        self.assertEqual((page.status_code, page["Cache-Control"]), (403, "no-store"))
+        html = page.content.decode()
+        self.assertIn("is for staff", html)
+        for secret in ("data-pool", "general", 'id="pid"', "succeeded", "dead letter"):
+            self.assertNotIn(secret, html)
 
     def test_staff_may_see_everything(self) -> None:
         self.client.force_login(self.staff)
@@ -166,7 +173,9 @@ class PictureTests(TestCase):
     def test_json_shape(self) -> None:
         data = json.loads(self.client.get(reverse("dualqueue:status")).content)
         self.assertEqual(
-            set(data), {"pid", "started_at", "pools", "debouncers", "error_rates", "results"}, "top-level keys"
+            set(data),
+            {"pid", "started_at", "pools", "debouncers", "error_rates", "results", "processes", "totals", "publishing"},
+            "top-level keys",
         )
         self.assertEqual(data["pid"], os.getpid())
         self.assertEqual(set(data["pools"]), {"general", "site"})
@@ -184,17 +193,20 @@ class PictureTests(TestCase):
         self.assertIn("this process's memory", data["results"]["where"])
 
     def test_page_shows_both_pools_errors_and_results(self) -> None:
+        clear_directory()  # processes other tests forked (or made up) are not this test's subject
         response = self.client.get(reverse("dualqueue:status-page"))
         self.assertEqual(response.status_code, 200)
         html = response.content.decode()
         self.assertIn('data-pool="general"', html)
         self.assertIn('data-pool="site"', html)
         self.assertIn(f'<strong id="pid">{os.getpid()}</strong>', html)
-        self.assertIn('<meta http-equiv="refresh" content="5">', html)
+        self.assertNotIn('http-equiv="refresh"', html)  # it updates itself in place, never reloads
+        self.assertIn('data-json-url="/background-tasks/status/"', html)
         self.assertIn("ValueError at ", html)  # last error: type and time
         self.assertIn("tests.django.tasks.failing_value_error", html)  # the dead letter
         self.assertIn("No debouncer in this process yet.", html)
-        self.assertIn("this process only", html)
+        self.assertIn('<span id="live-count">1</span> live worker process;', html)
+        self.assertIn("tests.django.tasks.noop", html)  # recently finished
 
     def test_page_lists_debouncers(self) -> None:
         registry.debouncer("search-index", tasks.noop.func, wait=15.0).trigger(1)

@@ -201,6 +201,8 @@ DUALQUEUE = {
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
     "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
     "RESULTS_KEPT": 1000,
+    # Each worker process publishes its picture here; the status views show every process's.
+    "PROCESSES_DIR": str(VAR_DIR / "processes"),
 }
 # --8<-- [end:dualqueue]
 
@@ -219,6 +221,10 @@ GEE_PROJECT = os.environ.get("GEE_PROJECT", "")
 GEE_SERVICE_ACCOUNT_KEY = os.environ.get("GEE_SERVICE_ACCOUNT_KEY", "")  # path to a JSON key file
 GEE_DRY_RUN_SECONDS = float(os.environ.get("GEE_DRY_RUN_SECONDS", "0"))
 GEE_MAX_CONCURRENT = int(os.environ.get("GEE_MAX_CONCURRENT", "8"))
+
+# The site drawing canvas shows no map unless a tile server is configured (a slippy-map URL with
+# {z}/{x}/{y}, e.g. your own tile server's); this machine fetches no tiles.
+DEMO_MAP_TILE_URL = os.environ.get("DEMO_MAP_TILE_URL", "")
 
 # Earth Engine results are cached (live mode only) by the hash of the computation graph.
 GEE_CACHE_SECONDS = float(os.environ.get("GEE_CACHE_SECONDS", "3600"))

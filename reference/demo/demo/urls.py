@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from esg.sites.urls import page_patterns as site_pages
 
 from . import views
 
@@ -10,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("esg.accounts.urls")),
     path("sites/", include("esg.sites.urls")),
+    path("app/sites/", include((site_pages, "site-pages"))),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("documents/", include("esg.documents.urls")),
     path("background-tasks/", include("dualqueue.django.urls")),
 ]

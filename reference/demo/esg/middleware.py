@@ -13,6 +13,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def _wants_html(request: HttpRequest) -> bool:
+    """A browser navigating (a form post) rather than a script: HTML first in Accept, and not a JSON body."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return accept.startswith("text/html") and "json" not in request.META.get("CONTENT_TYPE", "")
 
 
 class BodySizeLimitMiddleware:
@@ -26,5 +33,8 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return JsonResponse({"error": "the Content-Length header is not a number"}, status=400)
         if declared > limit:
+            if _wants_html(request):  # a browser's form post: a page it can show, sizes in MB
+                context = {"size_mb": declared / 2**20, "limit_mb": limit / 2**20, "back": request.path}
+                return render(request, "413.html", context, status=413)
             return JsonResponse({"error": f"the request body is {declared} bytes; the limit is {limit}"}, status=413)
         return self.get_response(request)

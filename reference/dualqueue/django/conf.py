@@ -8,7 +8,13 @@ One settings entry configures the adapter::
         "EXIT_TIMEOUT": 25.0,                  # seconds a shutdown may spend draining
         "STATUS_ACCESS": "staff-or-token",     # or "staff", or "token"
         "RESULTS_KEPT": 1000,                  # TaskResults kept per backend alias; None = unbounded
+        "PROCESSES_DIR": "auto",               # where each process publishes its picture; None = off
+        "PUBLISH_INTERVAL": 2.0,               # seconds between two publishes of a process's picture
     }
+
+``PROCESSES_DIR="auto"`` means ``<BASE_DIR>/var/dualqueue-processes`` when the settings define
+``BASE_DIR``, else a directory in the system's temporary directory named after the user and the
+settings module (see ``dualqueue.django.processes``).
 
 Every key is optional; a missing ``DUALQUEUE`` means the defaults above. Nothing is read at
 import time, so ``override_settings(DUALQUEUE=...)`` works; the registry clears the cache (and
@@ -24,7 +30,10 @@ bounds none, as ``WorkerPool`` does.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
+import os
+import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "EXIT_TIMEOUT": 25.0,
     "STATUS_ACCESS": "staff-or-token",
     "RESULTS_KEPT": 1000,
+    "PROCESSES_DIR": "auto",
+    "PUBLISH_INTERVAL": 2.0,
 }
 
 
@@ -59,6 +70,8 @@ class DualqueueSettings:
     status_access: str
     results_kept: int | None
     maxsize: Mapping[str, int] = field(default_factory=dict)
+    processes_dir: str | None = None  # resolved: an absolute path, or None when publishing is off
+    publish_interval: float = 2.0
 
     @property
     def staff_allowed(self) -> bool:
@@ -111,6 +124,8 @@ def parse(raw: object) -> DualqueueSettings:
         exit_timeout=_exit_timeout(value["EXIT_TIMEOUT"]),
         status_access=_status_access(value["STATUS_ACCESS"]),
         results_kept=_results_kept(value["RESULTS_KEPT"]),
+        processes_dir=_processes_dir(value["PROCESSES_DIR"]),
+        publish_interval=_publish_interval(value["PUBLISH_INTERVAL"]),
     )
 
 
@@ -188,3 +203,38 @@ def _results_kept(value: object) -> int | None:
             f"(unbounded); got {value!r}"
         )
     return value
+
+
+def _processes_dir(value: object) -> str | None:
+    if value is None:
+        return None
+    if value == "auto":
+        base = getattr(settings, "BASE_DIR", None)
+        if base:
+            return os.path.abspath(os.path.join(str(base), "var", "dualqueue-processes"))
+        module = os.environ.get("DJANGO_SETTINGS_MODULE", "settings")
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        where = hashlib.sha256(f"{os.getcwd()}\0{module}".encode()).hexdigest()[:12]
+        return os.path.join(tempfile.gettempdir(), f"dualqueue-processes-{uid}-{_safe_name(module)}-{where}")
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(
+            f'DUALQUEUE["PROCESSES_DIR"] must be a directory path, "auto" or None (no cross-process picture); '
+            f"got {value!r}"
+        )
+    return os.path.abspath(value)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in text)[:64]
+
+
+def _publish_interval(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not (
+        0.05 <= value <= 3600
+    ):
+        raise ImproperlyConfigured(
+            f'DUALQUEUE["PUBLISH_INTERVAL"] must be a number of seconds between 0.05 and 3600; got {value!r}'
+        )
+    return float(value)

@@ -139,6 +139,9 @@ def post_worker_init(worker: Any) -> None:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn sets it: do not break active requests
+    from . import processes
+
+    processes.ensure_publishing()  # an idle worker shows on the status page too, before its first request
 
 
 def worker_exit(server: Any, worker: Any) -> None:
@@ -155,6 +158,9 @@ def worker_exit(server: Any, worker: Any) -> None:
         float(server.cfg.graceful_timeout), conf.get_settings().exit_timeout, _stop_requested_at, time.monotonic()
     )
     report = registry.shutdown(budget)
+    from . import processes
+
+    processes.stop_publishing(exited=True)  # the page shows this worker as exited, with what the drain left
     if report is None:
         logger.info("dualqueue: worker %s exiting; it never ran a task", os.getpid())
         return

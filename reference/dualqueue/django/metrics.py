@@ -4,8 +4,13 @@ One set of numbers, two renderers: through ``prometheus_client`` when it is inst
 custom collector in a private registry, so nothing of the process's default registry leaks
 out and nothing is registered twice), otherwise a small hand-written exposition of exactly the
 same families. Every series carries a ``pid`` label: each gunicorn worker has its own pools,
-and a scrape sees the worker that answered, so series from different workers must not merge
-into one counter that seems to jump backwards.
+and series from different workers must not merge into one counter that seems to jump backwards.
+
+Whichever worker answers the scrape, the series of *every* live worker are in it (read from the
+pictures each process publishes, see ``processes``). This is the equivalent of
+``prometheus_client``'s multiprocess mode, which does not fit here: it cannot serve custom
+collectors (our numbers are a snapshot, not client-side counters), it sums counters across
+processes into one series, and it needs its directory wiped between server runs.
 """
 
 from __future__ import annotations
@@ -53,42 +58,61 @@ _DEBOUNCER_COUNTERS = (
 )
 
 
+def _live(picture: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(pid, pools, debouncers) of every live process in the picture (just this one without ``processes``)."""
+    if "processes" not in picture:
+        return [(str(picture["pid"]), picture["pools"], picture["debouncers"])]
+    return [
+        (str(p["pid"]), p["pools"], p["debouncers"]) for p in picture["processes"] if p["state"] == "live"
+    ]
+
+
 def families(picture: dict[str, Any]) -> list[Family]:
-    """The metric families of a status picture (``registry.snapshot()``)."""
+    """The metric families of a status picture (``views.picture()``, or one process's ``registry.snapshot()``).
+
+    Pool and debouncer series come from every live process, each labelled with its own pid, so
+    no series ever mixes two processes' counters. ``dualqueue_processes`` counts processes by
+    state, and ``dualqueue_process_unfinished_tasks`` says what a gone or exited process left.
+    """
     pid = str(picture["pid"])
+    live = _live(picture)
     out: list[Family] = []
-    pools = picture["pools"]
     for suffix, key, text in _POOL_GAUGES:
         fam = Family(f"dualqueue_pool_{suffix}", "gauge", text, ("pid", "pool"))
-        fam.samples = [((pid, name), float(p[key])) for name, p in pools.items()]
+        fam.samples = [((p, name), float(pool[key])) for p, pools, _ in live for name, pool in pools.items()]
         out.append(fam)
     oldest = Family(
         "dualqueue_pool_oldest_queued_seconds", "gauge",
         "Age of the oldest task waiting in the queue (0 when none waits).", ("pid", "pool"),
     )
-    oldest.samples = [((pid, name), float(p["oldest_queued_seconds"] or 0.0)) for name, p in pools.items()]
+    oldest.samples = [
+        ((p, name), float(pool["oldest_queued_seconds"] or 0.0)) for p, pools, _ in live for name, pool in pools.items()
+    ]
     out.append(oldest)
     letters = Family(
         "dualqueue_pool_dead_letters", "gauge", "Finally-failed tasks kept in the pool's dead-letter ring.",
         ("pid", "pool"),
     )
-    letters.samples = [((pid, name), float(len(p["dead_letters"]))) for name, p in pools.items()]
+    letters.samples = [
+        ((p, name), float(len(pool["dead_letters"]))) for p, pools, _ in live for name, pool in pools.items()
+    ]
     out.append(letters)
     for suffix, key, text in _POOL_COUNTERS:
         fam = Family(f"dualqueue_pool_{suffix}", "counter", text, ("pid", "pool"))
-        fam.samples = [((pid, name), float(p[key])) for name, p in pools.items()]
+        fam.samples = [((p, name), float(pool[key])) for p, pools, _ in live for name, pool in pools.items()]
         out.append(fam)
-    debouncers = picture["debouncers"]
     pending = Family(
         "dualqueue_debouncer_pending_items", "gauge", "Items waiting for the debouncer's next run.",
         ("pid", "debouncer"),
     )
-    pending.samples = [((pid, name), float(d["pending_items"])) for name, d in debouncers.items()]
+    pending.samples = [((p, name), float(d["pending_items"])) for p, _, ds in live for name, d in ds.items()]
     out.append(pending)
     for suffix, key, text in _DEBOUNCER_COUNTERS:
         fam = Family(f"dualqueue_debouncer_{suffix}", "counter", text, ("pid", "debouncer"))
-        fam.samples = [((pid, name), float(d[key])) for name, d in debouncers.items()]
+        fam.samples = [((p, name), float(d[key])) for p, _, ds in live for name, d in ds.items()]
         out.append(fam)
+    if "processes" in picture:
+        out += _process_families(picture["processes"])
     backends = picture["results"]["backends"]
     kept = Family(
         "dualqueue_results_kept", "gauge", "TaskResults kept in this process's memory.", ("pid", "backend")
@@ -101,6 +125,30 @@ def families(picture: dict[str, Any]) -> list[Family]:
     evicted.samples = [((pid, alias), float(s["evicted"])) for alias, s in backends.items()]
     out += [kept, evicted]
     return out
+
+
+def _process_families(processes: list[dict[str, Any]]) -> list[Family]:
+    counts = Family("dualqueue_processes", "gauge", "Worker processes by state: live, exited or gone.", ("state",))
+    counts.samples = [
+        ((state,), float(sum(p["state"] == state for p in processes))) for state in ("live", "exited", "gone")
+    ]
+    heard = Family(
+        "dualqueue_process_last_heard_seconds", "gauge", "Seconds since the process last published its picture.",
+        ("pid", "process", "state"),
+    )
+    heard.samples = [((str(p["pid"]), str(p["key"]), p["state"]), float(p["last_heard_seconds"])) for p in processes]
+    left = Family(
+        "dualqueue_process_unfinished_tasks", "gauge",
+        "Tasks a process that exited or died left queued or running at its last publish.",
+        ("pid", "process", "pool", "kind"),
+    )
+    left.samples = [
+        ((str(p["pid"]), str(p["key"]), name, kind), float(counts_[kind]))
+        for p in processes
+        for name, counts_ in p["unfinished"].items()
+        for kind in ("queued", "running")
+    ]
+    return [counts, heard, left]
 
 
 def render(picture: dict[str, Any]) -> tuple[str, str]:

@@ -32,7 +32,7 @@ from django.db import close_old_connections
 
 from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem, WorkerPool
 
-from . import conf
+from . import conf, processes
 from .compat import TaskResult, TaskResultDoesNotExist
 
 __all__ = [
@@ -106,6 +106,7 @@ def build_task_system(clock: Clock | None = None) -> TaskSystem:
 def get_task_system() -> TaskSystem:
     """The process's ``TaskSystem``, built from ``DUALQUEUE`` on first use."""
     global _system
+    processes.ensure_publishing()  # one int comparison once this process's publisher runs
     with _lock:
         if _system is None:
             _system = build_task_system()

@@ -25,11 +25,13 @@ import functools
 import logging
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 
 from esg import admission
 from esg.jsonapi import ApiError, json_endpoint, read_json, setting
@@ -40,6 +42,28 @@ from .tasks import extract_pdf_text
 from .uploads import Upload, UploadError, accept
 
 logger = logging.getLogger("esg.documents")
+
+
+def megabytes(size: int) -> str:
+    """A size for people, as Django's ``filesizeformat`` writes it: ``5.0 MB``, ``1000 bytes``."""
+    return str(filesizeformat(size)).replace("\xa0", " ")
+
+
+def searchable_when(document: Document | None = None) -> str:
+    """When the next index rebuild runs, from the debouncer's own picture (its window restarts with each upload).
+
+    A PDF is indexed only after its text is extracted in the background, so for one the answer
+    says that instead of a time it cannot know.
+    """
+    if document is not None and document.kind == Document.Kind.PDF and not document.text:
+        return "its text is being extracted; it will be searchable after the next index rebuild"
+    picture = index.index_debouncer().snapshot()
+    seconds = picture.get("next_run_in")
+    if picture.get("running"):
+        return "the index is being rebuilt now; it will be rebuilt again right after, with this document"
+    if seconds is None:
+        return "it will be searchable once the index is rebuilt"
+    return f"it will be searchable in about {max(0.0, float(seconds)):.0f} s, when the index is rebuilt"
 
 
 def _max_bytes() -> int:
@@ -137,9 +161,10 @@ def upload_page(request: HttpRequest) -> HttpResponse:
             if file is None:
                 raise UploadError(400, "choose a file to upload")
             if file.size is not None and file.size > _max_bytes():  # before reading it into memory
-                raise UploadError(413, f"the file is {file.size} bytes; the limit is {_max_bytes()}")
+                raise UploadError(413, f"the file is {megabytes(file.size)}; the limit is {megabytes(_max_bytes())}")
             data = file.read(_max_bytes() + 1)
-            store(request.user, accept(file.name, data, max_bytes=_max_bytes()), data)
+            document = store(request.user, accept(file.name, data, max_bytes=_max_bytes()), data)
+            messages.success(request, f"{document.title} uploaded; {searchable_when(document)}")
             return redirect("documents:upload")
         except (UploadError, ApiError) as exc:
             error, status = exc.message, exc.status
@@ -151,6 +176,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "documents": documents,
         "error": error,
         "max_mb": _max_bytes() / (1024 * 1024),
+        "max_size": megabytes(_max_bytes()),
         "index_wait": setting("DOCUMENTS_INDEX_WAIT", 15.0),
     }
     response = render(request, "documents/index.html", context, status=status)

@@ -5,8 +5,10 @@ It says which site the run belongs to (so ``/sites/<id>/analyses/<result_id>/`` 
 result that belongs to another site or another user) and holds the status, result or error that
 the task writes. The row, not the task backend's memory, is what the status endpoint reads: it is
 the same in every process (gunicorn runs several) and survives a restart. A run lost in a crash
-(at-most-once delivery) stays ``READY`` or ``RUNNING``; ``task_result_id`` links it to the task
-system's status page.
+(at-most-once delivery) would stay ``READY`` or ``RUNNING``: each row records the process that
+queued or runs it, and ``esg.sites.reconcile`` marks the rows of a process that is gone as failed
+with a ``LostWithItsProcess`` error (shown as *lost*, with a re-run action). ``task_result_id``
+links a row to the task system's status page.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+
+
+def current_process() -> str:
+    """The identity of the process that creates or claims a row (host, pid, start token)."""
+    from dualqueue.django import processes
+
+    return processes.identity().key
 
 
 class Site(models.Model):
@@ -52,6 +61,10 @@ class Analysis(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True, help_text='{"type": ..., "message": ...}; never a traceback')
     created = models.DateTimeField(auto_now_add=True)
+    process = models.CharField(
+        max_length=200, blank=True, default=current_process,
+        help_text="the process that queued or runs it; a row whose process is gone is reconciled as lost",
+    )
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
@@ -61,3 +74,11 @@ class Analysis(models.Model):
 
     def __str__(self) -> str:
         return f"analysis {self.id} of {self.site_id} ({self.status})"
+
+    @property
+    def lost(self) -> bool:
+        """True if the process that had it stopped before it finished (see ``esg.sites.reconcile``)."""
+        return self.status == self.Status.FAILED and (self.error or {}).get("type") == LOST
+
+
+LOST = "LostWithItsProcess"

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from . import earth_engine
-from .models import Analysis
+from .models import Analysis, current_process
 
 try:  # Django 6
     from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
@@ -27,7 +27,7 @@ def analyse_site(analysis_id: str) -> dict[str, Any]:
     # READY -> RUNNING in one UPDATE: a run delivered twice (it cannot be here, but a durable
     # backend may redeliver) finds nothing to claim and stops.
     claimed = Analysis.objects.filter(pk=analysis_id, status=Status.READY).update(
-        status=Status.RUNNING, started=timezone.now()
+        status=Status.RUNNING, started=timezone.now(), process=current_process()
     )
     if not claimed:
         raise LookupError(f"analysis {analysis_id} does not exist or is not waiting to run")

@@ -37,6 +37,7 @@ from esg.jsonapi import ApiError, json_endpoint, read_body, read_json, setting, 
 from . import earth_engine
 from .geojson import GeometryError, Limits, polygon_area_km2, validate_polygon
 from .models import Analysis, Site
+from .reconcile import reconcile
 from .tasks import analyse_site
 
 logger = logging.getLogger("esg.sites")
@@ -115,6 +116,7 @@ def site_list(request: HttpRequest) -> JsonResponse:
 def site_detail(request: HttpRequest, site_id: str) -> JsonResponse:
     _allow(request, "GET")
     site = _own_site(request, site_id)
+    reconcile(site.analyses.all())  # rows whose process is gone read as FAILED (lost), not RUNNING forever
     recent = [
         {"result_id": str(a.id), "status": a.status, "status_url": _status_url(a)}
         for a in site.analyses.all()[:20]
@@ -127,11 +129,21 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
     _allow(request, "POST")
     site = _own_site(request, site_id)
     start, end = _window(request)
+    analysis = start_analysis(request.user, site, start, end)
+    return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
+
+
+def start_analysis(user: Any, site: Site, start: datetime.date, end: datetime.date) -> Analysis:
+    """Admit, store and queue one analysis: the one way in, for the JSON API and the HTML pages.
+
+    Raises ``ApiError`` (429 over the owner's limit of unfinished analyses, 503 with the site pool
+    full) and then stores nothing.
+    """
     with transaction.atomic():
         admission.admit(
-            request.user,
+            user,
             Analysis.objects.filter(
-                site__owner=request.user, status__in=UNFINISHED, created__gte=admission.counted_since()
+                site__owner=user, status__in=UNFINISHED, created__gte=admission.counted_since()
             ).count,
             limit=int(setting("SITE_MAX_UNFINISHED_ANALYSES", 20)),
             what="analyses",
@@ -139,7 +151,7 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
         )
         analysis = Analysis.objects.create(site=site, start=start, end=end)
     _enqueue(analysis)
-    return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
+    return analysis
 
 
 UNFINISHED = (Analysis.Status.READY, Analysis.Status.RUNNING)
@@ -222,6 +234,8 @@ def analysis_status(request: HttpRequest, site_id: str, result_id: str) -> JsonR
         pk = uuid.UUID(result_id)
     except ValueError:
         pk = None
+    if pk is not None:
+        reconcile(Analysis.objects.filter(pk=pk, site=site))
     analysis = Analysis.objects.filter(pk=pk, site=site).first() if pk is not None else None
     if analysis is None:
         raise ApiError(404, f"no analysis {result_id!r} for site {site.id}")

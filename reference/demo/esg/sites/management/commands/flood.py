@@ -1,7 +1,9 @@
 """``manage.py flood``: fill the site pool with analyses, ask for password resets meanwhile, and time the emails.
 
 The seed system's headline claim is that a full site pool never delays an email: the reset
-email waits only behind other general-pool work. This command measures it in a live process:
+email waits only behind other general-pool work. This command measures it in a process of its own
+(its own pools, which a running server's status page does not show; ``flood_server`` floods the
+running server over HTTP instead, to watch it there):
 
 1. ``--analyses`` analyses of one site are posted through the real API. They run on the site
    pool as dry runs that take ``--simulated-seconds`` each inside an Earth Engine slot (never a
