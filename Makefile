@@ -48,7 +48,7 @@ $(SITE_ASSETS)/node_modules/.installed-stamp: $(SITE_ASSETS)/package.json $(SITE
 	touch $@
 
 site-assets: $(STAMP) $(SITE_ASSETS)/node_modules/.installed-stamp
-	@$(BIN)/python $(SITE_ASSETS)/copy.py >/dev/null
+	@$(BIN)/python -m tools.site_assets.vendor >/dev/null
 
 docs-build: $(STAMP) site-assets
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site; fi

@@ -9,8 +9,8 @@ are build output: ``docs/assets/vendor/`` is ignored by git.
 
 Usage::
 
-    python tools/site_assets/copy.py           # copy (after npm ci in tools/site_assets)
-    python tools/site_assets/copy.py --check   # exit 1 naming what is missing or out of date
+    python -m tools.site_assets.vendor           # copy (after npm ci in tools/site_assets)
+    python -m tools.site_assets.vendor --check   # exit 1 naming what is missing or out of date
 """
 
 from __future__ import annotations
