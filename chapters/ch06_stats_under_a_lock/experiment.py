@@ -75,9 +75,8 @@ def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
         first=lambda pool: pool._task_succeeded(0),
         second=meanwhile,
         code=pool_class._task_succeeded.__code__,
-        blocked=lambda pool: (
-            pool._mutex.locked()
-        ),  # worker 0 holds the mutex: the others wait
+        # Worker 0 holds the mutex: the others wait.
+        blocked=lambda pool: pool._mutex.locked(),
     ):
         verdict.explored += 1
         verdict.waited += p.waited

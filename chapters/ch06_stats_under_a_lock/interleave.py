@@ -58,7 +58,6 @@ class Preemption(Generic[S]):
         return f"line {line}, before {ins.opname} {ins.argrepr}".rstrip()
 
 
-# --8<-- [start:breakpoint]
 class _Breakpoint:
     """Stops the thread that runs ``code`` just before the instruction at ``offset``,
     the first time."""
@@ -91,10 +90,8 @@ class _Breakpoint:
             self.arrived.set()
             self.go.wait(DEADLOCK)
         return self._on_instruction
-        # --8<-- [end:breakpoint]
 
 
-# --8<-- [start:preemptions]
 def preemptions(
     setup: Callable[[], S],
     first: Callable[[S], object],
@@ -129,4 +126,3 @@ def preemptions(
         if stop.hit:  # an instruction never reached (an error handler) is no preemption
             explored.append(Preemption(instruction, waited, subject))
     return explored
-    # --8<-- [end:preemptions]
