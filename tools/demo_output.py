@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_DIR = Path("docs/chapters/output")
 CHAPTER = re.compile(r"ch\d\d_[a-z0-9_]+")
 REGENERATE = "python tools/demo_output.py"
+# The section markers of an output file, spelled in two parts so this file marks no section.
+START, END = "--8<" + "-- [start:output]", "--8<" + "-- [end:output]"
 WIDTH = 88  # the code column of the site (docs/assets/stylesheets/book.css)
 TIMEOUT = 300.0  # a deadlock detector: every demo finishes in seconds
 
@@ -89,9 +91,9 @@ def render(chapter: str, output: str) -> str:
             f"Output of `python -m chapters.{chapter}.demo`,",
             f"written by `{REGENERATE}`. Do not edit by hand:",
             "tests/docs/test_demo_output.py runs the demo again and compares.",
-            "--8<-- [start:output]",
+            START,
             *lines,
-            "--8<-- [end:output]",
+            END,
             "",
         ]
     )
@@ -101,7 +103,7 @@ def shown(text: str) -> list[str]:
     """The output lines of a rendered file (what the page shows)."""
     lines = text.splitlines()
     try:
-        start, end = lines.index("--8<-- [start:output]"), lines.index("--8<-- [end:output]")
+        start, end = lines.index(START), lines.index(END)
     except ValueError:
         return []
     return lines[start + 1 : end]

@@ -122,7 +122,7 @@ def test_every_page_works_offline_draws_its_diagrams_fits_its_code_and_searches(
     base, paths = served_site
     assert len(paths) >= 40, f"only {len(paths)} pages built: the site is not all there"
     problems: dict[str, list[str]] = {}
-    diagrams = code_blocks = searched = 0
+    diagrams = code_blocks = searched = highlighted = 0
     with site.browser() as browser:
         context = browser.new_context(viewport=LAPTOP)
         context.set_default_timeout(TIMEOUT_MS)
@@ -155,6 +155,7 @@ def test_every_page_works_offline_draws_its_diagrams_fits_its_code_and_searches(
             elif "chapters/diffs/" in results[0]:
                 found.append(f"search: the first result for {SEARCH_QUERY!r} is a diff page: {results[0]}")
             page.keyboard.press("Escape")
+            highlighted += page.locator(".md-content .hll").count()
             blocks = page.evaluate(CODE_BLOCKS)
             code_blocks += len(blocks)
             found += [
@@ -169,9 +170,11 @@ def test_every_page_works_offline_draws_its_diagrams_fits_its_code_and_searches(
             if found:
                 problems[path or "(home)"] = found
         context.close()
-    assert diagrams >= 10 and code_blocks >= 200, (
-        f"only {diagrams} diagrams and {code_blocks} code blocks seen: the checks looked at too little"
+    assert diagrams >= 10 and code_blocks >= 200 and searched == len(paths), (
+        f"only {diagrams} diagrams, {code_blocks} code blocks and {searched} searches seen:"
+        " the checks looked at too little"
     )
+    assert highlighted >= 10, f"only {highlighted} highlighted lines on the whole site: the chapters' hl_lines are gone"
     report = "\n".join(f"{path}:\n  " + "\n  ".join(found) for path, found in problems.items())
     assert not problems, f"{len(problems)} of {len(paths)} pages have problems:\n{report}"
 
