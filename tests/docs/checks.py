@@ -434,6 +434,18 @@ def _checked_demo_output(root: Path, relative: str, tests: str) -> bool:
     )
 
 
+def _rendered_diagram(root: Path, relative: str, tests: str) -> bool:
+    # A mermaid source under docs/ is drawn by the browser test, which fails on any diagram
+    # that does not become an SVG: it counts when that test exists and checks diagrams.
+    test = root / tests / "docs" / "test_site_in_browser.py"
+    return (
+        relative.startswith("docs/")
+        and relative.endswith(".mmd")
+        and test.is_file()
+        and "div.mermaid" in test.read_text(encoding="utf-8")
+    )
+
+
 def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...] = ("tests/docs",)) -> list[str]:
     """Included files that no test imports, runs or names."""
     found, _ = all_includes(root)
@@ -443,7 +455,11 @@ def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...]
         path = root / relative
         if not path.is_file():
             continue  # reported by unresolved_includes
-        if _run_by_exercise_checker(root, relative, reached) or _checked_demo_output(root, relative, tests):
+        if (
+            _run_by_exercise_checker(root, relative, reached)
+            or _checked_demo_output(root, relative, tests)
+            or _rendered_diagram(root, relative, tests)
+        ):
             continue
         if path.suffix == ".py":
             if path.resolve() not in reached:
