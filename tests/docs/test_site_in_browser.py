@@ -63,7 +63,7 @@ CODE_BLOCKS = """() => {
   const style = document.createElement("style");
   style.textContent = ".tabbed-set > .tabbed-content > .tabbed-block { display: block !important; }";
   document.head.appendChild(style);
-  return [...document.querySelectorAll(".md-content pre > code")].map((code) => {
+  return [...document.querySelectorAll(".md-content pre:not(.mermaid) > code")].map((code) => {
     const longest = code.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "");
     return {
       scroll: code.scrollWidth, client: code.clientWidth,
