@@ -207,3 +207,28 @@ def test_a_page_that_loads_from_another_origin_and_a_broken_diagram_are_caught(
     assert foreign == ["https://unpkg.com/nothing.js"]
     assert drawn["problems"] == ["raw text: flowchart LR"]
     assert [b["scroll"] > b["client"] for b in blocks] == [True]
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.timeout(600)
+def test_no_page_scrolls_sideways_on_a_phone(served_site: tuple[str, list[str]]) -> None:
+    """At a phone's width only code blocks and diagrams scroll sideways, inside their own boxes."""
+    base, paths = served_site
+    wide: list[str] = []
+    with site.browser() as browser:
+        context = browser.new_context(viewport=PHONE)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+        page = context.new_page()
+        for path in paths:
+            page.goto(base + path, wait_until="load")
+            wait_for_diagrams(page)
+            scroll, client = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            if scroll > client:
+                wide.append(f"{path or '(home)'}: the page is {scroll} px wide in a {client} px screen")
+        context.close()
+    assert not wide, "\n".join(wide)
