@@ -122,7 +122,6 @@ class WorkerPool:
                 item[0](*item[1], **item[2])
             except BaseException as exc:  # a worker never dies of a task
                 self._task_failed(item, exc)
-                del exc  # break the traceback's reference cycle with this frame
             else:
                 self._task_succeeded()
             del item
