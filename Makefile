@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: screenshots browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: screenshots browser figures site-assets setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -33,12 +33,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict reference/dualqueue --exclude 'reference/dualqueue/django/'
 
-pytest: $(STAMP)
+pytest: $(STAMP) site-assets
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report --fail-under=95
 
-docs-build: $(STAMP)
+# What the site serves itself instead of loading from a CDN (mermaid, the theme's fonts): npm packages
+# pinned by tools/site_assets/package-lock.json, installed with `npm ci` (once per lockfile change)
+# and copied into docs/assets/vendor/ (ignored by git). After this step the build needs no network.
+SITE_ASSETS := tools/site_assets
+$(SITE_ASSETS)/node_modules/.installed-stamp: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm is missing; install it with: sudo apt-get install npm" >&2; exit 1; }
+	npm ci --prefix $(SITE_ASSETS) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+site-assets: $(STAMP) $(SITE_ASSETS)/node_modules/.installed-stamp
+	@$(BIN)/python -m tools.site_assets.vendor >/dev/null
+
+docs-build: $(STAMP) site-assets
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site; fi
 
 test: lint typecheck browser pytest docs-build
@@ -111,8 +123,8 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
-docs: $(STAMP)
+docs: $(STAMP) site-assets
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
-	rm -rf $(VENV) .site .coverage htmlcov
+	rm -rf $(VENV) .site .coverage htmlcov docs/assets/vendor $(SITE_ASSETS)/node_modules

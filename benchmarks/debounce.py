@@ -1,4 +1,5 @@
-"""A burst of triggers against a real clock: what each trigger costs, how many runs, how late.
+"""A burst of triggers against a real clock: what each trigger costs, how many runs, how
+late.
 
 The seed system's search index: every upload calls ``trigger(document_id)``,
 and one rebuild runs once the uploads have been quiet for the window. Here a
@@ -7,7 +8,8 @@ into a ``Debouncer`` on a real ``SystemClock`` with a short window, whose run
 goes to a ``WorkerPool``. Measured per burst:
 
 * the cost of one ``trigger`` (the burst's time / its size, gc off);
-* the number of runs (must be exactly 1) and the items delivered (must be all, in order);
+* the number of runs (must be exactly 1) and the items delivered (must be all, in
+order);
 * how late the run starts: its first line minus (last trigger + window).
 
 A trigger moves the due time; it does not start a timer. So the cost stays
@@ -30,11 +32,15 @@ from .measure import DEADLOCK, gc_disabled
 
 __all__ = ["SIZES", "burst", "run", "summarize"]
 
-SIZES = {"full": (10_000, 0.2, 7), "quick": (10_000, 0.2, 3)}  # (triggers per burst, window s, bursts)
+SIZES = {
+    "full": (10_000, 0.2, 7),
+    "quick": (10_000, 0.2, 3),
+}  # (triggers per burst, window s, bursts)
 
 
 class CountingClock:
-    """A clock that passes every call through to ``clock`` and counts the timers armed on it."""
+    """A clock that passes every call through to ``clock`` and counts the timers armed
+    on it."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -53,7 +59,8 @@ class CountingClock:
 
 # --8<-- [start:burst]
 def burst(triggers: int, wait: float, *, clock: Clock | None = None) -> dict[str, Any]:
-    """Trigger a fresh debouncer ``triggers`` times in a row; report cost, runs and lateness.
+    """Trigger a fresh debouncer ``triggers`` times in a row; report cost, runs and
+    lateness.
 
     With a ``FakeClock`` (tests) the window is advanced by hand instead of waited for.
     """
@@ -67,7 +74,9 @@ def burst(triggers: int, wait: float, *, clock: Clock | None = None) -> dict[str
         runs.append((clock.now(), batch))
         ran.set()
 
-    index = Debouncer(rebuild_index, wait=wait, pool=pool, clock=clock, name="search-index")
+    index = Debouncer(
+        rebuild_index, wait=wait, pool=pool, clock=clock, name="search-index"
+    )
     trigger = index.trigger
     with gc_disabled():
         start = time.perf_counter_ns()
@@ -82,9 +91,13 @@ def burst(triggers: int, wait: float, *, clock: Clock | None = None) -> dict[str
         raise TimeoutError("the debounced run never started")
     pool.join(DEADLOCK)
     if advance is not None:
-        advance(wait)  # a second run, if one were wrongly scheduled, would fall due here
+        advance(
+            wait
+        )  # a second run, if one were wrongly scheduled, would fall due here
     else:
-        time.sleep(wait)  # a benchmark, not a test: give a wrong second run the time to show up
+        time.sleep(
+            wait
+        )  # a benchmark, not a test: give a wrong second run the time to show up
     pool.join(DEADLOCK)
     pool.shutdown(timeout=DEADLOCK)
     started_at, batch = runs[0]
@@ -99,25 +112,33 @@ def burst(triggers: int, wait: float, *, clock: Clock | None = None) -> dict[str
         "timers_armed": clock.timers,
         "snapshot_runs": index.snapshot()["runs"],
     }
-# --8<-- [end:burst]
+    # --8<-- [end:burst]
 
 
-def run(quick: bool = False, *, size: tuple[int, float, int] | None = None) -> dict[str, Any]:
+def run(
+    quick: bool = False, *, size: tuple[int, float, int] | None = None
+) -> dict[str, Any]:
     """Several bursts, each on a fresh debouncer and a fresh ``SystemClock``."""
     triggers, wait, bursts = size or SIZES["quick" if quick else "full"]
     return summarize([burst(triggers, wait) for _ in range(bursts)], triggers, wait)
 
 
-def summarize(results: list[dict[str, Any]], triggers: int, wait: float) -> dict[str, Any]:
+def summarize(
+    results: list[dict[str, Any]], triggers: int, wait: float
+) -> dict[str, Any]:
     """The family's result from several bursts of ``triggers`` each."""
     late = [r["late_ms"] for r in results]
     return {
         "triggers_per_burst": triggers,
         "window_s": wait,
         "bursts": results,
-        "ns_per_trigger_median": statistics.median(r["ns_per_trigger"] for r in results),
+        "ns_per_trigger_median": statistics.median(
+            r["ns_per_trigger"] for r in results
+        ),
         "runs_per_burst": sorted({r["runs"] for r in results}),
-        "all_delivered_in_order": all(r["delivered"] == triggers and r["in_order"] for r in results),
+        "all_delivered_in_order": all(
+            r["delivered"] == triggers and r["in_order"] for r in results
+        ),
         "late_ms_median": statistics.median(late),
         "late_ms_max": max(late),
         "timers_armed_max": max(r["timers_armed"] for r in results),

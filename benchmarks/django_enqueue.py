@@ -27,7 +27,8 @@ DUALQUEUE_BACKEND = "dualqueue.django.backend.DualqueueBackend"
 
 
 def _configure(database: Path) -> str | None:
-    """Configure Django with both backends; return why the dualqueue backend is unavailable, if it is."""
+    """Configure Django with both backends; return why the dualqueue backend is
+    unavailable, if it is."""
     import django
     from django.conf import settings
 
@@ -35,9 +36,13 @@ def _configure(database: Path) -> str | None:
     try:
         import dualqueue.django.backend  # noqa: F401
     except Exception as exc:
-        problem = f"dualqueue.django.backend not importable: {type(exc).__name__}: {exc}"
+        problem = (
+            f"dualqueue.django.backend not importable: {type(exc).__name__}: {exc}"
+        )
     apps = ["django_tasks", "django_tasks_db"]
-    tasks: dict[str, Any] = {"db": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    tasks: dict[str, Any] = {
+        "db": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
     if problem is None:
         apps.append("dualqueue.django")
         tasks["default"] = {
@@ -52,9 +57,15 @@ def _configure(database: Path) -> str | None:
         USE_TZ=True,
         SECRET_KEY="benchmarks",
         INSTALLED_APPS=apps,
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}},
+        DATABASES={
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}
+        },
         TASKS=tasks,
-        DUALQUEUE={"POOLS": {"general": 2, "site": 10}, "EXIT_TIMEOUT": 5.0, "RESULTS_KEPT": 1000},
+        DUALQUEUE={
+            "POOLS": {"general": 2, "site": 10},
+            "EXIT_TIMEOUT": 5.0,
+            "RESULTS_KEPT": 1000,
+        },
         LOGGING_CONFIG=None,
     )
     django.setup()
@@ -76,7 +87,9 @@ def _dualqueue_row(n: int, repeats: int) -> dict[str, Any]:
             jobs.hold.enqueue()
         for _ in range(2):
             if not jobs.entered.acquire(timeout=DEADLOCK):
-                raise TimeoutError("the general workers did not pick up the holding tasks")
+                raise TimeoutError(
+                    "the general workers did not pick up the holding tasks"
+                )
 
     def loop(k: int) -> None:
         enqueue = jobs.noop.enqueue
@@ -99,7 +112,8 @@ def _dualqueue_row(n: int, repeats: int) -> dict[str, Any]:
 
 
 def _profile(enqueue: Any, n: int, top: int = 8) -> list[dict[str, Any]]:
-    """Where one enqueue's time goes: the calls with the largest cumulative share, under cProfile.
+    """Where one enqueue's time goes: the calls with the largest cumulative share, under
+    cProfile.
 
     cProfile slows every call down, so the shares are indicative; the timing
     above is the real cost.
@@ -118,8 +132,13 @@ def _profile(enqueue: Any, n: int, top: int = 8) -> list[dict[str, Any]]:
     out = []
     for (filename, line, function), (_, calls, _, cumulative, _) in ranked[1 : top + 1]:
         where = "/".join(Path(filename).parts[-2:]) if filename != "~" else "builtin"
-        out.append({"call": f"{where}:{line}({function})", "calls_per_enqueue": round(calls / n, 2),
-                    "share": round(cumulative / total, 3)})
+        out.append(
+            {
+                "call": f"{where}:{line}({function})",
+                "calls_per_enqueue": round(calls / n, 2),
+                "share": round(cumulative / total, 3),
+            }
+        )
     return out
 
 
@@ -155,14 +174,38 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"name": name, "kind": "in-process", **skipped(problem)})
         else:
             try:
-                rows.append({"name": name, "kind": "in-process", **_dualqueue_row(options.n, options.repeats)})
+                rows.append(
+                    {
+                        "name": name,
+                        "kind": "in-process",
+                        **_dualqueue_row(options.n, options.repeats),
+                    }
+                )
             except Exception as exc:
-                rows.append({"name": name, "kind": "in-process", **skipped(f"{type(exc).__name__}: {exc}")})
+                rows.append(
+                    {
+                        "name": name,
+                        "kind": "in-process",
+                        **skipped(f"{type(exc).__name__}: {exc}"),
+                    }
+                )
         name = "django-tasks-db (SQLite)"
         try:
-            rows.append({"name": name, "kind": "broker", **_database_row(options.broker_n, options.broker_repeats)})
+            rows.append(
+                {
+                    "name": name,
+                    "kind": "broker",
+                    **_database_row(options.broker_n, options.broker_repeats),
+                }
+            )
         except Exception as exc:
-            rows.append({"name": name, "kind": "broker", **skipped(f"{type(exc).__name__}: {exc}")})
+            rows.append(
+                {
+                    "name": name,
+                    "kind": "broker",
+                    **skipped(f"{type(exc).__name__}: {exc}"),
+                }
+            )
         from django.db import connections
 
         connections.close_all()

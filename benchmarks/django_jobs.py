@@ -1,4 +1,5 @@
-"""The Django tasks that ``benchmarks.django_enqueue`` enqueues, declared with the Django Tasks API.
+"""The Django tasks that ``benchmarks.django_enqueue`` enqueues, declared with the
+Django Tasks API.
 
 Importable only once Django is configured (``@task()`` validates against the
 configured backends when the module is imported). A result refers to its task

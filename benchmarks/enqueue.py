@@ -39,7 +39,8 @@ from .measure import Gate, Timed, interleaved, per_op_ns, ratio, skipped
 
 __all__ = ["SIZES", "noop", "redis_server", "run", "submit_breakdown"]
 
-# (tasks per repeat, repeats), per kind of row: a broker round trip is ~1000x an in-process put.
+# (tasks per repeat, repeats), per kind of row: a broker round trip is ~1000x an
+# in-process put.
 SIZES = {
     "full": {"in_process": (20_000, 7), "broker": (500, 5)},
     "quick": {"in_process": (5_000, 3), "broker": (200, 3)},
@@ -58,7 +59,8 @@ def noop(i: int) -> None:
 # --8<-- [start:floor]
 @contextmanager
 def queue_put() -> Iterator[Timed]:
-    """The floor: ``queue.Queue.put`` of the tuple a pool stores, into a queue nobody reads."""
+    """The floor: ``queue.Queue.put`` of the tuple a pool stores, into a queue nobody
+    reads."""
     box: dict[str, queue.Queue[Any]] = {}
 
     def before() -> None:
@@ -70,13 +72,14 @@ def queue_put() -> Iterator[Timed]:
             put((noop, (i,), {}, time.monotonic(), 0))
 
     yield Timed(loop, before, box.clear)
-# --8<-- [end:floor]
+    # --8<-- [end:floor]
 
 
 # --8<-- [start:pool-submit]
 @contextmanager
 def pool_submit() -> Iterator[Timed]:
-    """``WorkerPool.submit`` on a 2-worker pool whose workers are both held on a gate."""
+    """``WorkerPool.submit`` on a 2-worker pool whose workers are both held on a
+    gate."""
     state: dict[str, Any] = {}
 
     def before() -> None:
@@ -93,15 +96,18 @@ def pool_submit() -> Iterator[Timed]:
 
     def after() -> None:
         state["gate"].open()
-        state["pool"].shutdown(timeout=None)  # runs the queued no-ops, then stops the workers
+        state["pool"].shutdown(
+            timeout=None
+        )  # runs the queued no-ops, then stops the workers
 
     yield Timed(loop, before, after)
-# --8<-- [end:pool-submit]
+    # --8<-- [end:pool-submit]
 
 
 @contextmanager
 def system_submit() -> Iterator[Timed]:
-    """``TaskSystem.submit("general", ...)`` on the seed system, general workers held on a gate."""
+    """``TaskSystem.submit("general", ...)`` on the seed system, general workers held on
+    a gate."""
     state: dict[str, Any] = {}
 
     def before() -> None:
@@ -149,7 +155,8 @@ def executor_submit() -> Iterator[Timed]:
 
 @contextmanager
 def huey_enqueue() -> Iterator[Timed]:
-    """Huey ``MemoryHuey`` with default settings, no consumer: calling a task enqueues it."""
+    """Huey ``MemoryHuey`` with default settings, no consumer: calling a task enqueues
+    it."""
     from huey import MemoryHuey
 
     state: dict[str, Any] = {}
@@ -184,13 +191,30 @@ def redis_server() -> Iterator[dict[str, Any]]:
     """
     binary = shutil.which("redis-server")
     if binary is None:
-        yield skipped("no redis-server binary on PATH (Debian: apt-get install redis-server)")
+        yield skipped(
+            "no redis-server binary on PATH (Debian: apt-get install redis-server)"
+        )
         return
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="dualqueue-bench-redis-")
     process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--protected-mode", "yes", "--logfile", ""],
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            "",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -260,7 +284,9 @@ def celery_delay(url: str) -> Iterator[Timed]:
             delay(i)
 
     try:
-        task.delay(-1)  # open the connection and the producer pool outside the timed loop
+        task.delay(
+            -1
+        )  # open the connection and the producer pool outside the timed loop
         yield Timed(loop, connection.flushdb, connection.flushdb)
     finally:
         connection.flushdb()
@@ -268,36 +294,90 @@ def celery_delay(url: str) -> Iterator[Timed]:
         app.close()
 
 
-def _time_row(name: str, kind: str, factory: Callable[[], Any], n: int, repeats: int) -> dict[str, Any]:
+def _time_row(
+    name: str, kind: str, factory: Callable[[], Any], n: int, repeats: int
+) -> dict[str, Any]:
     try:
         with factory() as timed:
-            measured = per_op_ns(timed.loop, n, repeats, before=timed.before, after=timed.after)
-    except Exception as exc:  # a row that cannot run is reported, never silently left out
+            measured = per_op_ns(
+                timed.loop, n, repeats, before=timed.before, after=timed.after
+            )
+    except (
+        Exception
+    ) as exc:  # a row that cannot run is reported, never silently left out
         return {"name": name, "kind": kind, **skipped(f"{type(exc).__name__}: {exc}")}
     return {"name": name, "kind": kind, **measured}
 
 
-def _django_rows(n: int, repeats: int, broker_n: int, broker_repeats: int) -> list[dict[str, Any]]:
-    """The Django Tasks rows, measured in a child process (Django is configured once per process)."""
-    command = [sys.executable, "-m", "benchmarks.django_enqueue", "--n", str(n), "--repeats", str(repeats),
-               "--broker-n", str(broker_n), "--broker-repeats", str(broker_repeats)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("DJANGO_SETTINGS_MODULE", None)  # the child configures Django itself, with minimal settings
-    names = [("Django Tasks -> DualqueueBackend", "in-process"), ("django-tasks-db (SQLite)", "broker")]
+def _django_rows(
+    n: int, repeats: int, broker_n: int, broker_repeats: int
+) -> list[dict[str, Any]]:
+    """The Django Tasks rows, measured in a child process (Django is configured once per
+    process)."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.django_enqueue",
+        "--n",
+        str(n),
+        "--repeats",
+        str(repeats),
+        "--broker-n",
+        str(broker_n),
+        "--broker-repeats",
+        str(broker_repeats),
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    env.pop(
+        "DJANGO_SETTINGS_MODULE", None
+    )  # the child configures Django itself, with minimal settings
+    names = [
+        ("Django Tasks -> DualqueueBackend", "in-process"),
+        ("django-tasks-db (SQLite)", "broker"),
+    ]
     try:
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        return [{"name": name, "kind": kind, **skipped("the Django child process timed out")} for name, kind in names]
+        return [
+            {
+                "name": name,
+                "kind": kind,
+                **skipped("the Django child process timed out"),
+            }
+            for name, kind in names
+        ]
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return [{"name": name, "kind": kind, **skipped(f"Django child failed: {tail}")} for name, kind in names]
+        return [
+            {"name": name, "kind": kind, **skipped(f"Django child failed: {tail}")}
+            for name, kind in names
+        ]
     rows: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     return rows
 
 
-def run(quick: bool = False, *, sizes: dict[str, tuple[int, int]] | None = None, django: bool = True,
-        brokers: bool = True) -> dict[str, Any]:
-    """Measure every enqueue row in one run; ratios are against ``queue.Queue.put`` of this run."""
+def run(
+    quick: bool = False,
+    *,
+    sizes: dict[str, tuple[int, int]] | None = None,
+    django: bool = True,
+    brokers: bool = True,
+) -> dict[str, Any]:
+    """Measure every enqueue row in one run; ratios are against ``queue.Queue.put`` of
+    this run."""
     size = sizes or SIZES["quick" if quick else "full"]
     n, repeats = size["in_process"]
     broker_n, broker_repeats = size["broker"]
@@ -309,29 +389,51 @@ def run(quick: bool = False, *, sizes: dict[str, tuple[int, int]] | None = None,
         "Huey MemoryHuey enqueue": ("in-process", huey_enqueue),
     }
     with ExitStack() as stack:
-        timed = {name: stack.enter_context(factory()) for name, (_, factory) in in_process.items()}
+        timed = {
+            name: stack.enter_context(factory())
+            for name, (_, factory) in in_process.items()
+        }
         measured = interleaved(timed, n, repeats)
-    rows = [{"name": name, "kind": kind, **measured[name]} for name, (kind, _) in in_process.items()]
+    rows = [
+        {"name": name, "kind": kind, **measured[name]}
+        for name, (kind, _) in in_process.items()
+    ]
     redis_info: dict[str, Any]
     if brokers:
         with redis_server() as server:
             redis_info = dict(server)
             if "skipped" in server:
                 for name in ("RQ enqueue (Redis)", "Celery delay (Redis)"):
-                    rows.append({"name": name, "kind": "broker", **skipped(server["skipped"])})
+                    rows.append(
+                        {"name": name, "kind": "broker", **skipped(server["skipped"])}
+                    )
             else:
                 url = server["url"]
-                for name, factory in (("RQ enqueue (Redis)", rq_enqueue), ("Celery delay (Redis)", celery_delay)):
+                for name, factory in (
+                    ("RQ enqueue (Redis)", rq_enqueue),
+                    ("Celery delay (Redis)", celery_delay),
+                ):
                     rows.append(
-                        _time_row(name, "broker", lambda f=factory: f(url), broker_n, broker_repeats)
+                        _time_row(
+                            name,
+                            "broker",
+                            lambda f=factory: f(url),
+                            broker_n,
+                            broker_repeats,
+                        )
                     )
     else:
         redis_info = skipped("brokers not requested")
         for name in ("RQ enqueue (Redis)", "Celery delay (Redis)"):
-            rows.append({"name": name, "kind": "broker", **skipped("brokers not requested")})
+            rows.append(
+                {"name": name, "kind": "broker", **skipped("brokers not requested")}
+            )
     if django:
-        # Through the Django Tasks API each enqueue costs ~100x a put: fewer tasks give the same precision.
-        rows.extend(_django_rows(min(n, 5_000), min(repeats, 5), broker_n, broker_repeats))
+        # Through the Django Tasks API each enqueue costs ~100x a put: fewer tasks give
+        # the same precision.
+        rows.extend(
+            _django_rows(min(n, 5_000), min(repeats, 5), broker_n, broker_repeats)
+        )
     floor = next(r for r in rows if r["name"].startswith("queue.Queue.put"))["ns"]
     for row in rows:
         if "ns" in row:
@@ -341,7 +443,8 @@ def run(quick: bool = False, *, sizes: dict[str, tuple[int, int]] | None = None,
         "rows": rows,
         "redis": redis_info,
         "breakdown": submit_breakdown(n, repeats),
-        "note": "medians of per-task time; workers held or absent, so only the enqueue is timed",
+        "note": "medians of per-task time; workers held or absent, so only the enqueue "
+        "is timed",
     }
 
 
@@ -349,7 +452,8 @@ def run(quick: bool = False, *, sizes: dict[str, tuple[int, int]] | None = None,
 
 
 def submit_breakdown(n: int = 20_000, repeats: int = 5) -> dict[str, float]:
-    """Nanoseconds of each step ``WorkerPool.submit`` takes, timed one by one (for diagnosis).
+    """Nanoseconds of each step ``WorkerPool.submit`` takes, timed one by one (for
+    diagnosis).
 
     Each entry is a loop doing only that step, minus nothing: compare them with
     each other and with the whole submit, not as exact parts of a sum.
@@ -417,4 +521,7 @@ def submit_breakdown(n: int = 20_000, repeats: int = 5) -> dict[str, float]:
         "TaskSystem: dict lookup of the pool": pool_lookup,
         "TaskSystem: extra call re-packing *args/**kwargs": repack_call,
     }
-    return {name: round(per_op_ns(loop, n, repeats)["ns"], 1) for name, loop in steps.items()}
+    return {
+        name: round(per_op_ns(loop, n, repeats)["ns"], 1)
+        for name, loop in steps.items()
+    }

@@ -8,7 +8,8 @@ and report p50, p99 and max.
 
 Three ways to run the same workload with 12 threads in total:
 
-* **two pools** (``TaskSystem(general=2, site=10)``): heavy to ``site``, light to ``general``;
+* **two pools** (``TaskSystem(general=2, site=10)``): heavy to ``site``, light to
+``general``;
 * **one shared pool** of 12 workers, first in first out;
 * **one pool with priority**: Huey (``MemoryHuey``) with an in-process consumer of
   12 worker threads, light tasks at a higher priority than heavy ones.
@@ -55,7 +56,9 @@ class Load:
 
     kind: str  # "none", "waiting" (sleeps) or "cpu" (pure-Python arithmetic)
     tasks: int
-    seconds: float  # per task: seconds asleep, or seconds of CPU measured on one idle thread
+    seconds: (
+        float  # per task: seconds asleep, or seconds of CPU measured on one idle thread
+    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ SIZES = {
 
 
 def burn(iterations: int) -> int:
-    """Pure-Python arithmetic: holds the GIL for its whole run (a CPU step of an analysis)."""
+    """Pure-Python arithmetic: holds the GIL for its whole run (a CPU step of an
+    analysis)."""
     total = 0
     for i in range(iterations):
         total += i * i % 7
@@ -92,7 +96,8 @@ def burn(iterations: int) -> int:
 
 
 def calibrate(target_seconds: float = 0.05, trials: int = 5) -> float:
-    """Iterations of ``burn`` per second on this machine: the best of ``trials`` runs on the calling thread.
+    """Iterations of ``burn`` per second on this machine: the best of ``trials`` runs on
+    the calling thread.
 
     The best, not the median: on a shared machine a slow trial means another
     process had the core, and heavy work sized from it would run shorter than meant.
@@ -116,7 +121,8 @@ def calibrate(target_seconds: float = 0.05, trials: int = 5) -> float:
 
 
 class Recorder:
-    """Submit and start times of the light tasks, and how much heavy work is outstanding."""
+    """Submit and start times of the light tasks, and how much heavy work is
+    outstanding."""
 
     def __init__(self, lights: int, heavies: int) -> None:
         self.submitted = [0] * lights
@@ -163,7 +169,9 @@ class Recorder:
                 if self.heavy_started >= n:
                     return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"fewer than {n} heavy tasks started within {DEADLOCK}s")
+                raise TimeoutError(
+                    f"fewer than {n} heavy tasks started within {DEADLOCK}s"
+                )
             time.sleep(0.001)
 
 
@@ -182,7 +190,8 @@ class System(Protocol):
 
 # --8<-- [start:two-pools]
 class TwoPools:
-    """The dualqueue design: light work on ``general`` (2 workers), heavy on ``site`` (10)."""
+    """The dualqueue design: light work on ``general`` (2 workers), heavy on ``site``
+    (10)."""
 
     heavy_workers = 10
 
@@ -194,14 +203,15 @@ class TwoPools:
 
     def submit_light(self, fn: Callable[[int], object], i: int) -> None:
         self.tasks.submit("general", fn, i)
-# --8<-- [end:two-pools]
+        # --8<-- [end:two-pools]
 
     def close(self) -> None:
         self.tasks.shutdown(timeout=DEADLOCK)
 
 
 class SharedPool:
-    """The seed's first design: one pool of 12 workers for everything, first in first out."""
+    """The seed's first design: one pool of 12 workers for everything, first in first
+    out."""
 
     heavy_workers = 12
 
@@ -219,7 +229,8 @@ class SharedPool:
 
 
 class HueyPriority:
-    """Huey with an in-process consumer of 12 worker threads; light tasks at a higher priority.
+    """Huey with an in-process consumer of 12 worker threads; light tasks at a higher
+    priority.
 
     Huey's workers poll an empty queue (sleeping ``initial_delay``, growing by
     ``backoff`` up to ``max_delay``). The defaults (0.1 s up to 10 s) would add
@@ -237,16 +248,29 @@ class HueyPriority:
         self.huey = MemoryHuey("latency", results=False)
         self._calls: dict[int, Callable[[], object]] = {}
         self._keys = iter(range(10**12))
-        self._heavy = self.huey.task(priority=HUEY_HEAVY_PRIORITY, name="heavy")(self._call)
-        self._light = self.huey.task(priority=HUEY_LIGHT_PRIORITY, name="light")(self._call_light)
+        self._heavy = self.huey.task(priority=HUEY_HEAVY_PRIORITY, name="heavy")(
+            self._call
+        )
+        self._light = self.huey.task(priority=HUEY_LIGHT_PRIORITY, name="light")(
+            self._call_light
+        )
         self._light_fns: dict[int, Callable[[int], object]] = {}
         self.consumer = Consumer(
-            self.huey, workers=12, worker_type="thread", periodic=False, initial_delay=0.002,
-            backoff=1.15, max_delay=0.05, check_worker_health=False,
+            self.huey,
+            workers=12,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.002,
+            backoff=1.15,
+            max_delay=0.05,
+            check_worker_health=False,
         )
         # Consumer.start installs signal handlers for a consumer process; this
         # process is not one, so put the previous handlers back.
-        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        saved = {
+            sig: signal.getsignal(sig)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
         self.consumer.start()
         for sig, handler in saved.items():
             signal.signal(sig, handler)
@@ -272,13 +296,16 @@ class HueyPriority:
 
 
 class ProcessOffload:
-    """Two pools, but each site task sends its CPU step to a process pool and waits for it."""
+    """Two pools, but each site task sends its CPU step to a process pool and waits for
+    it."""
 
     heavy_workers = 10
 
     def __init__(self, processes: int) -> None:
         self.system = TwoPools()
-        self.executor = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        self.executor = ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+        )
         for future in [self.executor.submit(burn, 1) for _ in range(processes)]:
             future.result(timeout=DEADLOCK)  # start every process before measuring
         self.processes = processes
@@ -297,12 +324,16 @@ class ProcessOffload:
 # -- one measurement ---------------------------------------------------------------
 
 
-CHUNK_SECONDS = 0.01  # heavy work runs in steps this long, so a finished measurement can stop it
+CHUNK_SECONDS = (
+    0.01  # heavy work runs in steps this long, so a finished measurement can stop it
+)
 
 
-def _heavy_work(load: Load, rate: float, executor: ProcessPoolExecutor | None,
-                stop: threading.Event) -> Callable[[], object]:
-    """One heavy task's work. It ends early once ``stop`` is set (after every light task started)."""
+def _heavy_work(
+    load: Load, rate: float, executor: ProcessPoolExecutor | None, stop: threading.Event
+) -> Callable[[], object]:
+    """One heavy task's work. It ends early once ``stop`` is set (after every light task
+    started)."""
     if load.kind == "waiting":
         return lambda: stop.wait(load.seconds)
     chunk = max(1, int(CHUNK_SECONDS * rate))
@@ -315,14 +346,19 @@ def _heavy_work(load: Load, rate: float, executor: ProcessPoolExecutor | None,
             if executor is None:
                 burn(chunk)
             else:
-                executor.submit(burn, chunk).result()  # this thread waits without the GIL
+                executor.submit(
+                    burn, chunk
+                ).result()  # this thread waits without the GIL
 
     return cpu
 
 
 # --8<-- [start:light-latency]
-def light_latency(system: System, load: Load, stream: Stream, *, rate: float = 0.0) -> dict[str, Any]:
-    """Submit ``load`` at once, then ``stream``; return the light tasks' submit-to-start latencies.
+def light_latency(
+    system: System, load: Load, stream: Stream, *, rate: float = 0.0
+) -> dict[str, Any]:
+    """Submit ``load`` at once, then ``stream``; return the light tasks' submit-to-start
+    latencies.
 
     Only light tasks submitted while heavy work was still outstanding count;
     ``submitted_under_load`` says how many that was.
@@ -333,8 +369,12 @@ def light_latency(system: System, load: Load, stream: Stream, *, rate: float = 0
     work = _heavy_work(load, rate, executor, stop)
     for _ in range(load.tasks):
         system.submit_heavy(lambda: recorder.heavy(work))
-    recorder.wait_heavy_started(min(load.tasks, system.heavy_workers))  # every heavy worker is busy
-    t0 = time.perf_counter()  # the request thread submits on a schedule; GIL contention can make it late
+    recorder.wait_heavy_started(
+        min(load.tasks, system.heavy_workers)
+    )  # every heavy worker is busy
+    t0 = (
+        time.perf_counter()
+    )  # the request thread submits on a schedule; GIL contention can make it late
     for i in range(stream.lights):
         recorder.under_load[i] = recorder.outstanding_heavy()
         recorder.submitted[i] = time.perf_counter_ns()
@@ -343,23 +383,40 @@ def light_latency(system: System, load: Load, stream: Stream, *, rate: float = 0
     stream_seconds = time.perf_counter() - t0
     wait_limit = DEADLOCK + load.tasks * load.seconds
     finished = recorder.lights_finished.wait(wait_limit)
-    stop.set()  # every light task has started: the rest of the heavy work measures nothing
+    # every light task has started: the rest of the heavy work measures nothing
+    stop.set()
     if not finished or not recorder.heavies_finished.wait(DEADLOCK):
         raise TimeoutError("the workload did not finish")
     latencies = [
         start - submit
-        for start, submit, loaded in zip(recorder.started, recorder.submitted, recorder.under_load, strict=True)
+        for start, submit, loaded in zip(
+            recorder.started, recorder.submitted, recorder.under_load, strict=True
+        )
         if loaded or not load.tasks
     ]
     if not latencies:
-        raise RuntimeError("the heavy load ended before the first light task: make the load longer")
-    return {**latency_summary(latencies), "lights": stream.lights, "submitted_under_load": sum(recorder.under_load),
-            "stream_seconds": round(stream_seconds, 3), "stream_nominal_seconds": stream.lights * stream.interval}
-# --8<-- [end:light-latency]
+        raise RuntimeError(
+            "the heavy load ended before the first light task: make the load longer"
+        )
+    return {
+        **latency_summary(latencies),
+        "lights": stream.lights,
+        "submitted_under_load": sum(recorder.under_load),
+        "stream_seconds": round(stream_seconds, 3),
+        "stream_nominal_seconds": stream.lights * stream.interval,
+    }
+    # --8<-- [end:light-latency]
 
 
-def _measure(name: str, make: Callable[[], System], load: Load, stream: Stream, *, rate: float,
-             interval: float | None = None) -> dict[str, Any]:
+def _measure(
+    name: str,
+    make: Callable[[], System],
+    load: Load,
+    stream: Stream,
+    *,
+    rate: float,
+    interval: float | None = None,
+) -> dict[str, Any]:
     with switch_interval(interval):
         system = make()
         try:
@@ -367,41 +424,92 @@ def _measure(name: str, make: Callable[[], System], load: Load, stream: Stream, 
             warm = Recorder(1, 1)
             system.submit_heavy(lambda: warm.heavy(lambda: None))
             system.submit_light(warm.light, 0)
-            if not (warm.lights_finished.wait(DEADLOCK) and warm.heavies_finished.wait(DEADLOCK)):
+            if not (
+                warm.lights_finished.wait(DEADLOCK)
+                and warm.heavies_finished.wait(DEADLOCK)
+            ):
                 raise TimeoutError(f"{name}: warm-up did not finish")
             started = time.perf_counter()
             result = light_latency(system, load, stream, rate=rate)
             result["seconds"] = round(time.perf_counter() - started, 3)
         finally:
             system.close()
-    return {"name": name, "load": asdict(load), "stream": asdict(stream),
-            "switch_interval_s": interval if interval is not None else sys.getswitchinterval(), **result}
+    return {
+        "name": name,
+        "load": asdict(load),
+        "stream": asdict(stream),
+        "switch_interval_s": interval
+        if interval is not None
+        else sys.getswitchinterval(),
+        **result,
+    }
 
 
-def run(quick: bool = False, *, sizes: dict[str, tuple[Load, Stream]] | None = None,
-        huey: bool = True, processes: int | None = None) -> dict[str, Any]:
-    """Every configuration in one run; ratios are against two pools under the same load."""
+def run(
+    quick: bool = False,
+    *,
+    sizes: dict[str, tuple[Load, Stream]] | None = None,
+    huey: bool = True,
+    processes: int | None = None,
+) -> dict[str, Any]:
+    """Every configuration in one run; ratios are against two pools under the same
+    load."""
     size = sizes or SIZES["quick" if quick else "full"]
     rate = calibrate()
     processes = processes or os.cpu_count() or 2
     rows: list[dict[str, Any]] = []
     none_load, none_stream = size["none"]
-    rows.append(_measure("two pools, no heavy load", TwoPools, none_load, none_stream, rate=rate))
+    rows.append(
+        _measure(
+            "two pools, no heavy load", TwoPools, none_load, none_stream, rate=rate
+        )
+    )
 
     load, stream = size["waiting"]
     rows.append(_measure("two pools (2 + 10)", TwoPools, load, stream, rate=rate))
     rows.append(_measure("one shared pool (12)", SharedPool, load, stream, rate=rate))
     if huey:
-        rows.append(_measure("Huey, 12 threads, light at higher priority", HueyPriority, load, stream, rate=rate))
+        rows.append(
+            _measure(
+                "Huey, 12 threads, light at higher priority",
+                HueyPriority,
+                load,
+                stream,
+                rate=rate,
+            )
+        )
 
     load, stream = size["cpu"]
     rows.append(_measure("two pools (2 + 10)", TwoPools, load, stream, rate=rate))
     rows.append(_measure("one shared pool (12)", SharedPool, load, stream, rate=rate))
-    rows.append(_measure("two pools + setswitchinterval(0.001)", TwoPools, load, stream, rate=rate, interval=0.001))
-    rows.append(_measure("two pools + setswitchinterval(0.0002)", TwoPools, load, stream, rate=rate, interval=0.0002))
     rows.append(
-        _measure(f"two pools + CPU step in ProcessPoolExecutor({processes})",
-                 lambda: ProcessOffload(processes), load, stream, rate=rate)
+        _measure(
+            "two pools + setswitchinterval(0.001)",
+            TwoPools,
+            load,
+            stream,
+            rate=rate,
+            interval=0.001,
+        )
+    )
+    rows.append(
+        _measure(
+            "two pools + setswitchinterval(0.0002)",
+            TwoPools,
+            load,
+            stream,
+            rate=rate,
+            interval=0.0002,
+        )
+    )
+    rows.append(
+        _measure(
+            f"two pools + CPU step in ProcessPoolExecutor({processes})",
+            lambda: ProcessOffload(processes),
+            load,
+            stream,
+            rate=rate,
+        )
     )
     for kind in ("waiting", "cpu"):
         same = [r for r in rows if r["load"]["kind"] == kind]

@@ -46,7 +46,9 @@ __all__ = [
     "switch_interval",
 ]
 
-DEADLOCK = 30.0  # seconds: a deadlock detector for the waits below, never a latency claim
+DEADLOCK = (
+    30.0  # seconds: a deadlock detector for the waits below, never a latency claim
+)
 
 
 @contextmanager
@@ -77,7 +79,8 @@ class Timed:
 
 # --8<-- [start:per-op]
 def once_ns(timed: Timed, n: int) -> float:
-    """One repeat: nanoseconds per operation of ``timed.loop(n)``, garbage collector off."""
+    """One repeat: nanoseconds per operation of ``timed.loop(n)``, garbage collector
+    off."""
     if timed.before is not None:
         timed.before()
     with gc_disabled():
@@ -89,7 +92,9 @@ def once_ns(timed: Timed, n: int) -> float:
     return elapsed / n
 
 
-def interleaved(rows: dict[str, Timed], n: int, repeats: int) -> dict[str, dict[str, Any]]:
+def interleaved(
+    rows: dict[str, Timed], n: int, repeats: int
+) -> dict[str, dict[str, Any]]:
     """Time every row ``repeats`` times, taking turns, and keep each row's median.
 
     Taking turns (row A, B, C, then A, B, C again) spreads every row over the
@@ -101,10 +106,15 @@ def interleaved(rows: dict[str, Timed], n: int, repeats: int) -> dict[str, dict[
         for name, timed in rows.items():
             runs[name].append(once_ns(timed, n))
     return {
-        name: {"ns": statistics.median(r), "runs_ns": [round(x, 1) for x in r], "n": n, "repeats": repeats}
+        name: {
+            "ns": statistics.median(r),
+            "runs_ns": [round(x, 1) for x in r],
+            "n": n,
+            "repeats": repeats,
+        }
         for name, r in runs.items()
     }
-# --8<-- [end:per-op]
+    # --8<-- [end:per-op]
 
 
 def per_op_ns(
@@ -120,7 +130,8 @@ def per_op_ns(
 
 
 def percentile(samples: list[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) by the nearest-rank method: always one of the samples."""
+    """The ``q``-th percentile (0..100) by the nearest-rank method: always one of the
+    samples."""
     if not samples:
         raise ValueError("no samples")
     ordered = sorted(samples)
@@ -148,13 +159,15 @@ def ratio(value: float, baseline: float) -> float | None:
 
 
 def skipped(reason: str) -> dict[str, Any]:
-    """The record of a row that could not be measured, with the reason shown in every output."""
+    """The record of a row that could not be measured, with the reason shown in every
+    output."""
     return {"skipped": reason}
 
 
 @contextmanager
 def switch_interval(seconds: float | None) -> Iterator[None]:
-    """Run with ``sys.setswitchinterval(seconds)`` (None: leave it), restoring the old value."""
+    """Run with ``sys.setswitchinterval(seconds)`` (None: leave it), restoring the old
+    value."""
     old = sys.getswitchinterval()
     if seconds is not None:
         sys.setswitchinterval(seconds)
@@ -165,7 +178,8 @@ def switch_interval(seconds: float | None) -> Iterator[None]:
 
 
 class Gate:
-    """Blocking tasks that hold workers busy until ``open()``, and a count of how many started."""
+    """Blocking tasks that hold workers busy until ``open()``, and a count of how many
+    started."""
 
     def __init__(self) -> None:
         self._open = threading.Event()
@@ -176,10 +190,13 @@ class Gate:
         self._open.wait()
 
     def wait_entered(self, n: int) -> None:
-        """Block until ``n`` tasks are inside (every worker of an n-worker pool is held)."""
+        """Block until ``n`` tasks are inside (every worker of an n-worker pool is
+        held)."""
         for _ in range(n):
             if not self._entered.acquire(timeout=DEADLOCK):
-                raise TimeoutError(f"fewer than {n} blocking tasks started within {DEADLOCK}s")
+                raise TimeoutError(
+                    f"fewer than {n} blocking tasks started within {DEADLOCK}s"
+                )
 
     def open(self) -> None:
         self._open.set()
@@ -221,6 +238,15 @@ def machine() -> dict[str, Any]:
         "switch_interval_s": sys.getswitchinterval(),
         "versions": {
             name: _version(name)
-            for name in ("dualqueue", "huey", "rq", "celery", "redis", "Django", "django-tasks", "django-tasks-db")
+            for name in (
+                "dualqueue",
+                "huey",
+                "rq",
+                "celery",
+                "redis",
+                "Django",
+                "django-tasks",
+                "django-tasks-db",
+            )
         },
     }

@@ -91,9 +91,12 @@ ROWS: dict[str, Callable[[], Any]] = {
 
 # --8<-- [start:queued-bytes]
 def queued_bytes(make: Callable[[], Any], n: int) -> float:
-    """Bytes held per task after queueing ``n`` tasks that cannot start (workers held, or no consumer)."""
+    """Bytes held per task after queueing ``n`` tasks that cannot start (workers held,
+    or no consumer)."""
     with make() as submit:
-        submit(-1)  # first-call allocations (caches, lazily built objects) are not per task
+        submit(
+            -1
+        )  # first-call allocations (caches, lazily built objects) are not per task
         gc.collect()
         tracemalloc.start()
         try:
@@ -104,17 +107,24 @@ def queued_bytes(make: Callable[[], Any], n: int) -> float:
         finally:
             tracemalloc.stop()
     return held / n
-# --8<-- [end:queued-bytes]
+    # --8<-- [end:queued-bytes]
 
 
 def run(quick: bool = False, *, size: tuple[int, int] | None = None) -> dict[str, Any]:
-    """Bytes per queued task for every row; ratios are against ``ThreadPoolExecutor``."""
+    """Bytes per queued task for every row; ratios are against
+    ``ThreadPoolExecutor``."""
     n, repeats = size or SIZES["quick" if quick else "full"]
     rows = []
     for name, make in ROWS.items():
         runs = [queued_bytes(make, n) for _ in range(repeats)]
-        rows.append({"name": name, "n": n, "bytes_per_task": round(statistics.median(runs), 1),
-                     "runs": [round(r, 1) for r in runs]})
+        rows.append(
+            {
+                "name": name,
+                "n": n,
+                "bytes_per_task": round(statistics.median(runs), 1),
+                "runs": [round(r, 1) for r in runs],
+            }
+        )
     base = next(r for r in rows if r["name"] == "ThreadPoolExecutor")["bytes_per_task"]
     for row in rows:
         row["x_executor"] = ratio(row["bytes_per_task"], base)

@@ -12,17 +12,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MARK_END", "MARK_START", "markdown", "plots", "replace_section", "target_lines", "targets"]
+__all__ = [
+    "MARK_END",
+    "MARK_START",
+    "markdown",
+    "plots",
+    "replace_section",
+    "target_lines",
+    "targets",
+]
 
-MARK_START = "<!-- benchmarks:generated:start (written by python -m benchmarks; do not edit by hand) -->"
+MARK_START = (
+    "<!-- benchmarks:generated:start"
+    " (written by python -m benchmarks; do not edit by hand) -->"
+)
 MARK_END = "<!-- benchmarks:generated:end -->"
 
 BROKER_ROWS = ("RQ enqueue (Redis)", "Celery delay (Redis)", "django-tasks-db (SQLite)")
 
 
-def _row(results: dict[str, Any], family: str, name: str, **match: Any) -> dict[str, Any] | None:
+def _row(
+    results: dict[str, Any], family: str, name: str, **match: Any
+) -> dict[str, Any] | None:
     for row in results.get(family, {}).get("rows", []):
-        if row["name"] == name and all(row.get(k) == v or row.get("load", {}).get(k) == v for k, v in match.items()):
+        if row["name"] == name and all(
+            row.get(k) == v or row.get("load", {}).get(k) == v for k, v in match.items()
+        ):
             return row
     return None
 
@@ -49,7 +64,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
             continue
         x = row["ns"] / floor["ns"]
         value = f"{x:.2f}x ({row['ns'] / 1000:.2f} us vs {floor['ns'] / 1000:.2f} us)"
-        diagnosis = "" if x <= 2 else f"where one submit's time goes (steps timed alone): {_breakdown_text(results)}"
+        diagnosis = (
+            ""
+            if x <= 2
+            else "where one submit's time goes (steps timed alone): "
+            f"{_breakdown_text(results)}"
+        )
         out.append(_target(title, "PASS" if x <= 2 else "MISS", value, diagnosis))
     for name in ("TaskSystem.submit", "WorkerPool.submit"):
         row = _row(results, "enqueue", name)
@@ -58,20 +78,41 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
             out.append(_target(title, "SKIP", "enqueue not measured in this run"))
             continue
         x = executor["ns"] / row["ns"]
-        value = f"{x:.1f}x cheaper ({row['ns'] / 1000:.2f} us vs {executor['ns'] / 1000:.2f} us)"
-        diagnosis = "" if x >= 3 else f"where one submit's time goes: {_breakdown_text(results)}"
+        value = (
+            f"{x:.1f}x cheaper ({row['ns'] / 1000:.2f} us"
+            f" vs {executor['ns'] / 1000:.2f} us)"
+        )
+        diagnosis = (
+            ""
+            if x >= 3
+            else f"where one submit's time goes: {_breakdown_text(results)}"
+        )
         out.append(_target(title, "PASS" if x >= 3 else "MISS", value, diagnosis))
 
     ours = _row(results, "enqueue", "TaskSystem.submit")
-    title = "TaskSystem.submit at least 100x cheaper than any broker-backed enqueue measured"
-    brokers = [r for r in (_row(results, "enqueue", n) for n in BROKER_ROWS) if r is not None and "ns" in r]
-    missing = [n for n in BROKER_ROWS if (r := _row(results, "enqueue", n)) is None or "ns" not in r]
+    title = (
+        "TaskSystem.submit at least 100x cheaper"
+        " than any broker-backed enqueue measured"
+    )
+    brokers = [
+        r
+        for r in (_row(results, "enqueue", n) for n in BROKER_ROWS)
+        if r is not None and "ns" in r
+    ]
+    missing = [
+        n
+        for n in BROKER_ROWS
+        if (r := _row(results, "enqueue", n)) is None or "ns" not in r
+    ]
     if ours is None or "ns" not in ours or not brokers:
         out.append(_target(title, "SKIP", "no broker-backed row measured in this run"))
     else:
         cheapest = min(brokers, key=lambda r: r["ns"])
         x = cheapest["ns"] / ours["ns"]
-        value = f"{x:.0f}x cheaper than the cheapest broker, {cheapest['name']} ({cheapest['ns'] / 1000:.0f} us)"
+        value = (
+            f"{x:.0f}x cheaper than the cheapest broker, {cheapest['name']}"
+            f" ({cheapest['ns'] / 1000:.0f} us)"
+        )
         if missing:
             value += f"; not measured: {', '.join(missing)}"
         out.append(_target(title, "PASS" if x >= 100 else "MISS", value))
@@ -84,7 +125,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
     else:
         x = shared["p99_ms"] / two["p99_ms"] if two["p99_ms"] else float("inf")
         ok = two["p99_ms"] <= 10 and x >= 100
-        value = f"two pools p99 {two['p99_ms']:.3f} ms, shared pool p99 {shared['p99_ms']:.1f} ms ({x:.0f}x worse)"
+        value = (
+            f"two pools p99 {two['p99_ms']:.3f} ms,"
+            f" shared pool p99 {shared['p99_ms']:.1f} ms ({x:.0f}x worse)"
+        )
         out.append(_target(title, "PASS" if ok else "MISS", value))
 
     debounce = results.get("debounce")
@@ -93,9 +137,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
         out.append(_target(title, "SKIP", "debounce not measured in this run"))
     else:
         ok = debounce["runs_per_burst"] == [1] and debounce["all_delivered_in_order"]
-        value = (f"runs per burst {debounce['runs_per_burst']} over {len(debounce['bursts'])} bursts of "
-                 f"{debounce['triggers_per_burst']} triggers; "
-                 f"all delivered in order: {debounce['all_delivered_in_order']}")
+        value = (
+            f"runs per burst {debounce['runs_per_burst']} over "
+            f"{len(debounce['bursts'])} bursts of "
+            f"{debounce['triggers_per_burst']} triggers; "
+            f"all delivered in order: {debounce['all_delivered_in_order']}"
+        )
         out.append(_target(title, "PASS" if ok else "MISS", value))
 
     pool = _row(results, "memory", "WorkerPool")
@@ -105,7 +152,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
         out.append(_target(title, "SKIP", "memory not measured in this run"))
     else:
         x = pool["bytes_per_task"] / tpe["bytes_per_task"]
-        value = f"{pool['bytes_per_task']:.0f} B vs {tpe['bytes_per_task']:.0f} B ({x:.2f}x)"
+        ours_b, tpe_b = pool["bytes_per_task"], tpe["bytes_per_task"]
+        value = f"{ours_b:.0f} B vs {tpe_b:.0f} B ({x:.2f}x)"
         out.append(_target(title, "PASS" if x <= 0.5 else "MISS", value))
     return out
 
@@ -123,96 +171,267 @@ def target_lines(checked: list[dict[str, str]]) -> list[str]:
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(" --- " for _ in header) + "|",
+    ]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
 
 
 def _x(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:.{digits}f}x"
+    """A ratio, never rounded to zero: small ones keep two significant digits."""
+    if value is None:
+        return ""
+    if 0 < abs(value) < 10**-digits * 5:
+        return f"{value:.2g}x"
+    return f"{value:.{digits}f}x"
+
+
+# Below this many samples a p99 (nearest rank) is the largest sample: the tables say so
+# and show the maximum instead of calling it a p99.
+P99_MIN_SAMPLES = 100
+
+
+def _p99(summary: dict[str, Any]) -> str:
+    if summary["n"] < P99_MIN_SAMPLES:
+        return f"n/a (n={summary['n']})"
+    return f"{summary['p99_ms']:.3f}"
 
 
 def markdown(results: dict[str, Any], images: str = "benchmarks") -> str:
     """The generated section: machine, targets, one table per family, and the plots."""
     m = results["machine"]
     out = [
-        f"Measured {m['date']} on {m['cpu']} ({m['cpus']} cores, shared with other work; load average at start "
-        f"{m['load_average_at_start']}), {m['implementation']} {m['python']} (GIL enabled: {m['gil']}), "
-        f"{m['platform']}. Run: `{results['command']}`, {results['seconds']:.0f} s. Absolute times are this "
+        f"Measured {m['date']} on {m['cpu']} ({m['cpus']} cores, shared with other "
+        "work; load average at start "
+        f"{m['load_average_at_start']}), {m['implementation']} {m['python']} (GIL "
+        f"enabled: {m['gil']}), "
+        f"{m['platform']}. Run: `{results['command']}`, {results['seconds']:.0f} s. "
+        "Absolute times are this "
         "machine's; the ratios are the result.",
         "",
         "### Targets",
         "",
     ]
-    out += _table(["", "target", "measured"],
-                  [[t["status"], t["target"], t["value"] + (f" ({t['diagnosis']})" if t["diagnosis"] else "")]
-                   for t in results["targets"]])
+    out += _table(
+        ["", "target", "measured"],
+        [
+            [
+                t["status"],
+                t["target"],
+                t["value"] + (f" ({t['diagnosis']})" if t["diagnosis"] else ""),
+            ]
+            for t in results["targets"]
+        ],
+    )
     if "enqueue" in results:
         e = results["enqueue"]
-        out += ["### Enqueue cost per task", "", "![Enqueue cost per task](" + images + "/enqueue.png)", ""]
+        out += [
+            "### Enqueue cost per task",
+            "",
+            "![Enqueue cost per task](" + images + "/enqueue.png)",
+            "",
+        ]
         rows = []
         for r in e["rows"]:
             if "ns" in r:
-                rows.append([r["name"], r["kind"], f"{r['us']:.2f}", _x(r["x_floor"]), f"{r['n']} x {r['repeats']}"])
+                rows.append(
+                    [
+                        r["name"],
+                        r["kind"],
+                        f"{r['us']:.2f}",
+                        _x(r["x_floor"]),
+                        f"{r['n']} x {r['repeats']}",
+                    ]
+                )
             else:
                 rows.append([r["name"], r["kind"], "skipped", "", r["skipped"]])
-        out += _table(["enqueue", "kind", "us per task (this machine)", "x queue.Queue.put", "tasks x repeats"], rows)
+        out += _table(
+            [
+                "enqueue",
+                "kind",
+                "us per task (this machine)",
+                "x queue.Queue.put",
+                "tasks x repeats",
+            ],
+            rows,
+        )
         for r in e["rows"]:
             if r.get("profile"):
-                out += [f"Where one `{r['name']}` enqueue goes (cProfile, cumulative share of the enqueue; "
-                        "indicative, since profiling slows every call):", ""]
-                out += _table(["call", "calls per enqueue", "share"],
-                              [[f"`{p['call']}`", p["calls_per_enqueue"], f"{p['share']:.0%}"] for p in r["profile"]])
+                out += [
+                    f"Where one `{r['name']}` enqueue goes (cProfile, cumulative share "
+                    "of the enqueue; "
+                    "indicative, since profiling slows every call):",
+                    "",
+                ]
+                out += _table(
+                    ["call", "calls per enqueue", "share"],
+                    [
+                        [f"`{p['call']}`", p["calls_per_enqueue"], f"{p['share']:.0%}"]
+                        for p in r["profile"]
+                    ],
+                )
         if e.get("breakdown"):
             out += ["Where one `submit` goes (each step timed alone, ns):", ""]
-            out += _table(["step", "ns"], [[k, f"{v:.0f}"] for k, v in e["breakdown"].items()])
+            out += _table(
+                ["step", "ns"], [[k, f"{v:.0f}"] for k, v in e["breakdown"].items()]
+            )
     if "latency" in results:
         lat = results["latency"]
-        out += ["### Light-task latency under heavy load", "", "![Light-task latency](" + images + "/latency.png)", ""]
+        out += [
+            "### Light-task latency under heavy load",
+            "",
+            "![Light-task latency](" + images + "/latency.png)",
+            "",
+        ]
         rows = []
         for r in lat["rows"]:
             load = r["load"]
-            described = "none" if load["kind"] == "none" else f"{load['kind']}: {load['tasks']} x {load['seconds']} s"
-            under = f"{r['n']} of {r['lights']}" if load["tasks"] else f"n/a ({r['n']} samples)"
-            rows.append([described, r["name"], f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['max_ms']:.3f}",
-                         _x(r.get("p99_x_two_pools"), 1), under,
-                         f"{r['stream_seconds']:.2f} s ({r['stream_nominal_seconds']:.2f} s)"])
-        out += _table(["heavy load", "system", "p50 ms", "p99 ms", "max ms", "p99 x two pools",
-                       "light tasks submitted under load", "time to submit them (on schedule)"], rows)
+            described = (
+                "none"
+                if load["kind"] == "none"
+                else f"{load['kind']}: {load['tasks']} x {load['seconds']} s"
+            )
+            under = (
+                f"{r['n']} of {r['lights']}"
+                if load["tasks"]
+                else f"n/a ({r['n']} samples)"
+            )
+            rows.append(
+                [
+                    described,
+                    r["name"],
+                    f"{r['p50_ms']:.3f}",
+                    _p99(r),
+                    f"{r['max_ms']:.3f}",
+                    _x(r.get("p50_x_two_pools"), 1),
+                    under,
+                    f"{r['stream_seconds']:.2f} s ({r['stream_nominal_seconds']:.2f} "
+                    "s)",
+                ]
+            )
+        out += _table(
+            [
+                "heavy load",
+                "system",
+                "p50 ms",
+                f"p99 ms (n >= {P99_MIN_SAMPLES})",
+                "max ms",
+                "p50 x two pools",
+                "light tasks submitted under load",
+                "time to submit them (on schedule)",
+            ],
+            rows,
+        )
     if "throughput" in results:
         out += ["### Throughput through two workers", ""]
-        rows = [[r["workload"], r["name"], f"{r['tasks_per_s']:,}", f"{r['us_per_task']:.2f}", _x(r["x_executor"])]
-                for r in results["throughput"]["rows"]]
-        out += _table(["workload", "pool", "tasks/s (this machine)", "us per task", "x ThreadPoolExecutor"], rows)
+        rows = [
+            [
+                r["workload"],
+                r["name"],
+                f"{r['tasks_per_s']:,}",
+                f"{r['us_per_task']:.2f}",
+                _x(r["x_executor"]),
+            ]
+            for r in results["throughput"]["rows"]
+        ]
+        out += _table(
+            [
+                "workload",
+                "pool",
+                "tasks/s (this machine)",
+                "us per task",
+                "x ThreadPoolExecutor",
+            ],
+            rows,
+        )
     if "debounce" in results:
         d = results["debounce"]
         out += ["### Debounce: one burst of triggers", ""]
-        out += _table(["triggers per burst", "window", "bursts", "ns per trigger (median)", "runs per burst",
-                       "all delivered in order", "timers armed per burst (max)", "run late by (median / max)"],
-                      [[f"{d['triggers_per_burst']:,}", f"{d['window_s']} s", len(d["bursts"]),
-                        f"{d['ns_per_trigger_median']:.0f}", d["runs_per_burst"], d["all_delivered_in_order"],
-                        d["timers_armed_max"], f"{d['late_ms_median']:.2f} ms / {d['late_ms_max']:.2f} ms"]])
+        out += _table(
+            [
+                "triggers per burst",
+                "window",
+                "bursts",
+                "ns per trigger (median)",
+                "runs per burst",
+                "all delivered in order",
+                "timers armed per burst (max)",
+                "run late by (median / max)",
+            ],
+            [
+                [
+                    f"{d['triggers_per_burst']:,}",
+                    f"{d['window_s']} s",
+                    len(d["bursts"]),
+                    f"{d['ns_per_trigger_median']:.0f}",
+                    d["runs_per_burst"],
+                    d["all_delivered_in_order"],
+                    d["timers_armed_max"],
+                    f"{d['late_ms_median']:.2f} ms / {d['late_ms_max']:.2f} ms",
+                ]
+            ],
+        )
     if "memory" in results:
         out += ["### Memory per queued task", ""]
-        rows = [[r["name"], f"{r['bytes_per_task']:.0f}", _x(r["x_executor"]), r["n"]]
-                for r in results["memory"]["rows"]]
-        out += _table(["queue", "bytes per queued task", "x ThreadPoolExecutor", "tasks queued"], rows)
+        rows = [
+            [r["name"], f"{r['bytes_per_task']:.0f}", _x(r["x_executor"]), r["n"]]
+            for r in results["memory"]["rows"]
+        ]
+        out += _table(
+            ["queue", "bytes per queued task", "x ThreadPoolExecutor", "tasks queued"],
+            rows,
+        )
     if "scaling" in results:
         sc = results["scaling"]
         out += ["### Scaling", "", "![Scaling](" + images + "/scaling.png)", ""]
-        rows = [[p["producers"], f"{p['WorkerPool.submit']:.0f}", f"{p['queue.Queue.put (floor)']:.0f}",
-                 f"{p['ThreadPoolExecutor.submit']:.0f}", _x(p["x_floor"]),
-                 f"{p['light_latency']['p50_ms']:.3f} / {p['light_latency']['p99_ms']:.3f}"]
-                for p in sc["producers"]]
-        out += _table(["producer threads", "WorkerPool.submit ns", "queue.Queue.put ns", "ThreadPoolExecutor.submit ns",
-                       "x floor", "light latency p50 / p99 ms (site full)"], rows)
-        rows = [[f"{b['backlog']:,}", f"{b['WorkerPool.submit']:.0f}", f"{b['queue.Queue.put (floor)']:.0f}",
-                 f"{b['ThreadPoolExecutor.submit']:.0f}",
-                 f"{b['two_pools_light']['p50_ms']:.3f} / {b['two_pools_light']['p99_ms']:.3f}",
-                 f"{b['shared_pool_light_ms']:.3f}"]
-                for b in sc["backlogs"]]
-        out += _table(["tasks already queued", "WorkerPool.submit ns", "queue.Queue.put ns",
-                       "ThreadPoolExecutor.submit ns", "two pools: light p50 / p99 ms", "shared pool: light ms"], rows)
+        rows = [
+            [
+                p["producers"],
+                f"{p['WorkerPool.submit']:.0f}",
+                f"{p['queue.Queue.put (floor)']:.0f}",
+                f"{p['ThreadPoolExecutor.submit']:.0f}",
+                _x(p["x_floor"]),
+                f"{p['light_latency']['p50_ms']:.3f} / "
+                f"{p['light_latency']['max_ms']:.3f} (n={p['light_latency']['n']})",
+            ]
+            for p in sc["producers"]
+        ]
+        out += _table(
+            [
+                "producer threads",
+                "WorkerPool.submit ns",
+                "queue.Queue.put ns",
+                "ThreadPoolExecutor.submit ns",
+                "x floor",
+                "light latency p50 / max ms (site full)",
+            ],
+            rows,
+        )
+        rows = [
+            [
+                f"{b['backlog']:,}",
+                f"{b['WorkerPool.submit']:.0f}",
+                f"{b['queue.Queue.put (floor)']:.0f}",
+                f"{b['ThreadPoolExecutor.submit']:.0f}",
+                f"{b['two_pools_light']['p50_ms']:.3f} / "
+                f"{b['two_pools_light']['max_ms']:.3f} (n={b['two_pools_light']['n']})",
+                f"{b['shared_pool_light_ms']:.3f}",
+            ]
+            for b in sc["backlogs"]
+        ]
+        out += _table(
+            [
+                "tasks already queued",
+                "WorkerPool.submit ns",
+                "queue.Queue.put ns",
+                "ThreadPoolExecutor.submit ns",
+                "two pools: light p50 / max ms",
+                "shared pool: light ms",
+            ],
+            rows,
+        )
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -234,15 +453,31 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
 
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    label = f"{results['machine']['cpu']}, Python {results['machine']['python']}, {results['machine']['date'][:10]}"
+    machine = results["machine"]
+    label = f"{machine['cpu']}, Python {machine['python']}, {machine['date'][:10]}"
 
     if "enqueue" in results:
         rows = [r for r in results["enqueue"]["rows"] if "ns" in r]
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
-        colors = {"floor": "#888888", "dualqueue": "#1f77b4", "in-process": "#2ca02c", "broker": "#d62728"}
-        ax.barh([r["name"] for r in rows], [r["us"] for r in rows], color=[colors[r["kind"]] for r in rows])
+        colors = {
+            "floor": "#888888",
+            "dualqueue": "#1f77b4",
+            "in-process": "#2ca02c",
+            "broker": "#d62728",
+        }
+        ax.barh(
+            [r["name"] for r in rows],
+            [r["us"] for r in rows],
+            color=[colors[r["kind"]] for r in rows],
+        )
         for i, r in enumerate(rows):
-            ax.text(r["us"] * 1.1, i, f"{r['us']:.2f} us ({r['x_floor']:.1f}x)", va="center", fontsize=8)
+            ax.text(
+                r["us"] * 1.1,
+                i,
+                f"{r['us']:.2f} us ({r['x_floor']:.1f}x)",
+                va="center",
+                fontsize=8,
+            )
         ax.set_xscale("log")
         ax.invert_yaxis()
         ax.set_xlabel("microseconds per enqueue (log scale; median, this machine)")
@@ -258,13 +493,25 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
         names = [f"{r['load']['kind']}: {r['name']}" for r in rows]
         fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.5))
         y = range(len(rows))
-        ax.barh([i + 0.2 for i in y], [max(r["p50_ms"], 1e-3) for r in rows], height=0.4, label="p50")
-        ax.barh([i - 0.2 for i in y], [max(r["p99_ms"], 1e-3) for r in rows], height=0.4, label="p99")
+        ax.barh(
+            [i + 0.2 for i in y],
+            [max(r["p50_ms"], 1e-3) for r in rows],
+            height=0.4,
+            label="p50",
+        )
+        ax.barh(
+            [i - 0.2 for i in y],
+            [max(r["p99_ms"], 1e-3) for r in rows],
+            height=0.4,
+            label="p99",
+        )
         ax.set_yticks(list(y), names, fontsize=8)
         ax.set_xscale("log")
         ax.invert_yaxis()
         ax.axvline(10, color="#888888", linestyle=":", linewidth=1)
-        ax.set_xlabel("light task submit-to-start latency, ms (log scale; dotted line: 10 ms)")
+        ax.set_xlabel(
+            "light task submit-to-start latency, ms (log scale; dotted line: 10 ms)"
+        )
         ax.set_title(f"Light-task latency under heavy load\n{label}", fontsize=10)
         ax.legend(loc="lower right")
         fig.tight_layout()
@@ -276,8 +523,14 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
         sc = results["scaling"]
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
         ps = [p["producers"] for p in sc["producers"]]
-        for name in ("WorkerPool.submit", "queue.Queue.put (floor)", "ThreadPoolExecutor.submit"):
-            left.plot(ps, [p[name] / 1000 for p in sc["producers"]], marker="o", label=name)
+        for name in (
+            "WorkerPool.submit",
+            "queue.Queue.put (floor)",
+            "ThreadPoolExecutor.submit",
+        ):
+            left.plot(
+                ps, [p[name] / 1000 for p in sc["producers"]], marker="o", label=name
+            )
         left.set_xscale("log", base=2)
         left.set_xticks(ps, [str(p) for p in ps])
         left.set_xlabel("producer threads")
@@ -285,10 +538,18 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
         left.set_title("Submit cost vs producers", fontsize=10)
         left.legend(fontsize=8)
         bs = [b["backlog"] for b in sc["backlogs"]]
-        right.plot(bs, [b["two_pools_light"]["p99_ms"] for b in sc["backlogs"]], marker="o",
-                   label="two pools: light p99 (backlog in site)")
-        right.plot(bs, [b["shared_pool_light_ms"] for b in sc["backlogs"]], marker="s",
-                   label="shared pool: light (backlog ahead)")
+        right.plot(
+            bs,
+            [b["two_pools_light"]["p99_ms"] for b in sc["backlogs"]],
+            marker="o",
+            label="two pools: light p99 (backlog in site)",
+        )
+        right.plot(
+            bs,
+            [b["shared_pool_light_ms"] for b in sc["backlogs"]],
+            marker="s",
+            label="shared pool: light (backlog ahead)",
+        )
         right.set_xscale("log")
         right.set_yscale("log")
         right.set_xlabel("tasks already queued")

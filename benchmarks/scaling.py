@@ -36,10 +36,24 @@ from .measure import DEADLOCK, Gate, gc_disabled, latency_summary, ratio
 __all__ = ["SIZES", "run"]
 
 SIZES = {
-    "full": {"producers": (1, 2, 4, 8, 16), "tasks": 40_000, "lights_each": 20, "repeats": 5,
-             "backlogs": (10, 100, 1_000, 10_000, 100_000), "probe": 5_000, "backlog_lights": 20},
-    "quick": {"producers": (1, 4, 16), "tasks": 8_000, "lights_each": 8, "repeats": 2,
-              "backlogs": (10, 1_000, 100_000), "probe": 2_000, "backlog_lights": 10},
+    "full": {
+        "producers": (1, 2, 4, 8, 16),
+        "tasks": 40_000,
+        "lights_each": 20,
+        "repeats": 5,
+        "backlogs": (10, 100, 1_000, 10_000, 100_000),
+        "probe": 5_000,
+        "backlog_lights": 20,
+    },
+    "quick": {
+        "producers": (1, 4, 16),
+        "tasks": 8_000,
+        "lights_each": 8,
+        "repeats": 2,
+        "backlogs": (10, 1_000, 100_000),
+        "probe": 2_000,
+        "backlog_lights": 10,
+    },
 }
 
 
@@ -93,8 +107,11 @@ ROWS: dict[str, Callable[[], Any]] = {
 
 
 # --8<-- [start:producers]
-def submit_cost_with_producers(make: Callable[[], Any], producers: int, tasks: int) -> float:
-    """Wall nanoseconds per task when ``producers`` threads submit ``tasks`` between them, all at once."""
+def submit_cost_with_producers(
+    make: Callable[[], Any], producers: int, tasks: int
+) -> float:
+    """Wall nanoseconds per task when ``producers`` threads submit ``tasks`` between
+    them, all at once."""
     share = tasks // producers
     with make() as submit:
         ready = threading.Barrier(producers + 1)
@@ -114,11 +131,14 @@ def submit_cost_with_producers(make: Callable[[], Any], producers: int, tasks: i
                 thread.join()
             elapsed = time.perf_counter_ns() - start
     return elapsed / (share * producers)
-# --8<-- [end:producers]
+    # --8<-- [end:producers]
 
 
-def light_latency_with_producers(producers: int, lights_each: int, interval: float = 0.01) -> dict[str, Any]:
-    """Light tasks from ``producers`` threads to ``general`` while ``site`` is full and backlogged."""
+def light_latency_with_producers(
+    producers: int, lights_each: int, interval: float = 0.01
+) -> dict[str, Any]:
+    """Light tasks from ``producers`` threads to ``general`` while ``site`` is full and
+    backlogged."""
     tasks, gate = TaskSystem(general=2, site=10), Gate()
     for _ in range(10):
         tasks.submit("site", gate.task)
@@ -140,7 +160,9 @@ def light_latency_with_producers(producers: int, lights_each: int, interval: flo
             tasks.submit("general", light, k)
             time.sleep(interval)
 
-    tasks.submit("general", noop, -1)  # start the general workers before anything is timed
+    tasks.submit(
+        "general", noop, -1
+    )  # start the general workers before anything is timed
     tasks["general"].join(DEADLOCK)
     threads = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
     try:
@@ -160,8 +182,11 @@ def light_latency_with_producers(producers: int, lights_each: int, interval: flo
 # -- backlog -------------------------------------------------------------------
 
 
-def submit_cost_with_backlog(make: Callable[[], Any], backlog: int, probe: int) -> float:
-    """Nanoseconds per submit of ``probe`` more tasks once ``backlog`` tasks are already queued."""
+def submit_cost_with_backlog(
+    make: Callable[[], Any], backlog: int, probe: int
+) -> float:
+    """Nanoseconds per submit of ``probe`` more tasks once ``backlog`` tasks are already
+    queued."""
     with make() as submit:
         for i in range(backlog):
             submit(i)
@@ -174,7 +199,8 @@ def submit_cost_with_backlog(make: Callable[[], Any], backlog: int, probe: int) 
 
 
 def light_latency_two_pools_with_backlog(backlog: int, lights: int) -> dict[str, Any]:
-    """Light tasks on ``general`` while ``backlog`` site tasks wait behind 10 held site workers."""
+    """Light tasks on ``general`` while ``backlog`` site tasks wait behind 10 held site
+    workers."""
     tasks, gate = TaskSystem(general=2, site=10), Gate()
     for _ in range(10):
         tasks.submit("site", gate.task)
@@ -204,7 +230,8 @@ def light_latency_two_pools_with_backlog(backlog: int, lights: int) -> dict[str,
 
 
 def light_latency_shared_with_backlog(backlog: int) -> float:
-    """Milliseconds from submit to start of a light task queued behind ``backlog`` no-ops in one 12-worker pool."""
+    """Milliseconds from submit to start of a light task queued behind ``backlog``
+    no-ops in one 12-worker pool."""
     pool, gate = WorkerPool("shared", workers=12), Gate()
     for _ in range(12):
         pool.submit(gate.task)
@@ -229,8 +256,11 @@ def light_latency_shared_with_backlog(backlog: int) -> float:
     return (stamp[0] - submitted) / 1e6
 
 
-def _medians(measure: Callable[[Callable[[], Any]], float], repeats: int) -> dict[str, float]:
-    """``measure(make)`` for every row, rows taking turns, ``repeats`` times; each row's median."""
+def _medians(
+    measure: Callable[[Callable[[], Any]], float], repeats: int
+) -> dict[str, float]:
+    """``measure(make)`` for every row, rows taking turns, ``repeats`` times; each row's
+    median."""
     runs: dict[str, list[float]] = {name: [] for name in ROWS}
     for _ in range(repeats):
         for name, make in ROWS.items():
@@ -239,26 +269,50 @@ def _medians(measure: Callable[[Callable[[], Any]], float], repeats: int) -> dic
 
 
 def run(quick: bool = False, *, size: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Both sweeps; submit costs are also given as ratios to ``queue.Queue.put`` at the same point."""
+    """Both sweeps; submit costs are also given as ratios to ``queue.Queue.put`` at the
+    same point."""
     s = size or SIZES["quick" if quick else "full"]
     repeats = s["repeats"]
 
     producers: list[dict[str, Any]] = []
     for p in s["producers"]:
         point: dict[str, Any] = {"producers": p}
-        point.update(_medians(lambda make, p=p: submit_cost_with_producers(make, p, s["tasks"]), repeats))
-        point["x_floor"] = ratio(point["WorkerPool.submit"], point["queue.Queue.put (floor)"])
+        point.update(
+            _medians(
+                lambda make, p=p: submit_cost_with_producers(make, p, s["tasks"]),
+                repeats,
+            )
+        )
+        point["x_floor"] = ratio(
+            point["WorkerPool.submit"], point["queue.Queue.put (floor)"]
+        )
         point["light_latency"] = light_latency_with_producers(p, s["lights_each"])
         producers.append(point)
 
     backlogs: list[dict[str, Any]] = []
     for b in s["backlogs"]:
         point = {"backlog": b}
-        point.update(_medians(lambda make, b=b: submit_cost_with_backlog(make, b, s["probe"]), repeats))
-        point["x_floor"] = ratio(point["WorkerPool.submit"], point["queue.Queue.put (floor)"])
-        point["two_pools_light"] = light_latency_two_pools_with_backlog(b, s["backlog_lights"])
-        point["shared_pool_light_ms"] = round(statistics.median(
-            light_latency_shared_with_backlog(b) for _ in range(repeats)), 3)
+        point.update(
+            _medians(
+                lambda make, b=b: submit_cost_with_backlog(make, b, s["probe"]), repeats
+            )
+        )
+        point["x_floor"] = ratio(
+            point["WorkerPool.submit"], point["queue.Queue.put (floor)"]
+        )
+        point["two_pools_light"] = light_latency_two_pools_with_backlog(
+            b, s["backlog_lights"]
+        )
+        point["shared_pool_light_ms"] = round(
+            statistics.median(
+                light_latency_shared_with_backlog(b) for _ in range(repeats)
+            ),
+            3,
+        )
         backlogs.append(point)
-    return {"producers": producers, "backlogs": backlogs, "unit": "ns per submit; latency in ms",
-            "tasks_split_between_producers": s["tasks"]}
+    return {
+        "producers": producers,
+        "backlogs": backlogs,
+        "unit": "ns per submit; latency in ms",
+        "tasks_split_between_producers": s["tasks"],
+    }

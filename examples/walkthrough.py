@@ -1,4 +1,5 @@
-"""A two-minute tour of the core: both pools, a debounced burst, a retry, a status snapshot, a shutdown.
+"""A two-minute tour of the core: both pools, a debounced burst, a retry, a status
+snapshot, a shutdown.
 
 Run it with ``python -m examples.walkthrough``. Everything it prints is measured
 while it runs; the "Earth Engine analyses" and "emails" are short stand-ins
@@ -19,7 +20,9 @@ ANALYSIS_SECONDS = 0.5  # a stand-in for a 30 s Earth Engine call
 def main(print=print) -> dict[str, object]:
     # --8<-- [start:two-pools]
     tasks = TaskSystem()  # general=2, site=10: no thread yet
-    print(f"created {tasks!r}; threads started so far: none (pools start on first submit)")
+    print(
+        f"created {tasks!r}; threads started so far: none (pools start on first submit)"
+    )
 
     # -- isolation: 25 slow site analyses, then emails --------------------------------
     release = threading.Event()
@@ -41,8 +44,10 @@ def main(print=print) -> dict[str, object]:
     # --8<-- [end:two-pools]
     site = tasks.snapshot()["pools"]["site"]
     print(
-        f"site pool: {site['running']} running, {site['queued']} queued (simulated {ANALYSIS_SECONDS}s analyses);"
-        f" {len(sent)} reset emails sent meanwhile, the slowest {max(t for _, t in sent) * 1000:.1f} ms after submit"
+        f"site pool: {site['running']} running, {site['queued']} queued (simulated "
+        f"{ANALYSIS_SECONDS}s analyses);"
+        f" {len(sent)} reset emails sent meanwhile, the slowest "
+        f"{max(t for _, t in sent) * 1000:.1f} ms after submit"
     )
 
     # -- a debounced burst of uploads -----------------------------------------------
@@ -52,12 +57,20 @@ def main(print=print) -> dict[str, object]:
     for n in range(50):
         index.trigger(f"doc-{n}")
     # --8<-- [end:debounce]
-    print(f"50 uploads triggered the index; pending={index.pending}, runs so far={len(rebuilds)}")
+    print(
+        f"50 uploads triggered the index; pending={index.pending}, runs so "
+        f"far={len(rebuilds)}"
+    )
     deadline = time.monotonic() + 10
-    while (index.pending or index.running or not rebuilds) and time.monotonic() < deadline:
+    while (
+        index.pending or index.running or not rebuilds
+    ) and time.monotonic() < deadline:
         time.sleep(0.02)
     tasks["general"].join(timeout=10)
-    print(f"after 0.2 s of quiet: {len(rebuilds)} rebuild with {len(rebuilds[0])} documents")
+    print(
+        f"after 0.2 s of quiet: {len(rebuilds)} rebuild with {len(rebuilds[0])} "
+        "documents"
+    )
 
     # -- a retry on the general pool ---------------------------------------------------
     # --8<-- [start:retry]
@@ -72,7 +85,10 @@ def main(print=print) -> dict[str, object]:
     tasks.submit("general", flaky_quota_call)
     # --8<-- [end:retry]
     tasks["general"].join(timeout=10)
-    print(f"a task failed twice with a simulated quota error and succeeded on attempt {len(attempts)}")
+    print(
+        "a task failed twice with a simulated quota error and succeeded on attempt "
+        f"{len(attempts)}"
+    )
 
     # -- the status picture, then shutdown --------------------------------------------
     release.set()
@@ -81,15 +97,28 @@ def main(print=print) -> dict[str, object]:
     snapshot = tasks.snapshot()
     for name, pool in snapshot["pools"].items():
         print(
-            f"{name:>7}: submitted={pool['submitted']} succeeded={pool['succeeded']} failed={pool['failed']}"
-            f" retried={pool['retried']} alive_workers={pool['alive_workers']}/{pool['workers']}"
+            f"{name:>7}: submitted={pool['submitted']} succeeded={pool['succeeded']} "
+            f"failed={pool['failed']}"
+            f" retried={pool['retried']} "
+            f"alive_workers={pool['alive_workers']}/{pool['workers']}"
         )
     report = tasks.shutdown(timeout=5)
     # --8<-- [end:shutdown]
-    print(f"shutdown: finished={report.finished} dropped={list(report.dropped)} complete={report.complete}")
-    abridged = json.dumps({"pid": snapshot["pid"], "general": snapshot["pools"]["general"]})[:200]
+    print(
+        f"shutdown: finished={report.finished} dropped={list(report.dropped)} "
+        f"complete={report.complete}"
+    )
+    abridged = json.dumps(
+        {"pid": snapshot["pid"], "general": snapshot["pools"]["general"]}
+    )[:200]
     print("status JSON (abridged):", abridged)
-    return {"sent": len(sent), "rebuilds": rebuilds, "attempts": len(attempts), "snapshot": snapshot, "report": report}
+    return {
+        "sent": len(sent),
+        "rebuilds": rebuilds,
+        "attempts": len(attempts),
+        "snapshot": snapshot,
+        "report": report,
+    }
 
 
 if __name__ == "__main__":

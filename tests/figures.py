@@ -45,26 +45,50 @@ END = "<!-- figures:end -->"
 
 def _shown(value: object) -> str:
     if isinstance(value, dict):
-        return "; ".join(f"{k} {_shown(v)}" for k, v in sorted(value.items()))
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
+def _is_table(value: object) -> bool:
+    """A dict of dicts that share their keys (one row per pid, per task...): shown as a table."""
+    if not isinstance(value, dict) or not value:
+        return False
+    rows = list(value.values())
+    return all(isinstance(row, dict) for row in rows) and len({tuple(sorted(row)) for row in rows}) == 1
+
+
+def _table_of(name: str, value: dict[str, dict[str, object]]) -> list[str]:
+    columns = sorted(next(iter(value.values())))
+    numeric = [all(isinstance(row[c], int | float) for row in value.values()) for c in columns]
+    align = "".join(" ---: |" if n else " --- |" for n in numeric)
+    lines = [f"| {name} | " + " | ".join(columns) + " |", "| --- |" + align]
+    for key, row in sorted(value.items()):
+        lines.append(f"| `{key}` | " + " | ".join(_shown(row[c]) for c in columns) + " |")
+    return lines
+
+
 def render(figures: dict[str, dict[str, object]], *, measured_on: str) -> str:
-    """The generated section: one row per test, every figure it recorded, and where it ran."""
-    lines = [
-        BEGIN,
-        "",
-        f"Measured {measured_on}, by `make figures`.",
-        "",
-        "| test | figures |",
-        "| --- | --- |",
-    ]
+    """The generated section: a table per test (nested records as tables of their own), and where it ran."""
+    lines = [BEGIN, "", f"Measured {measured_on}, by `make figures`.", ""]
     for name, record in sorted(figures.items()):
-        shown = "<br>".join(f"{key}: {_shown(value)}" for key, value in sorted(record.items()))
-        lines.append(f"| `{name}` | {shown} |")
-    lines += ["", END]
+        lines += [f"`{name}`", ""]
+        flat = [(k, v) for k, v in sorted(record.items()) if not _is_table(v)]
+        nested = [(k, v) for k, v in sorted(record.items()) if _is_table(v)]
+        if flat:
+            lines += ["| figure | value |", "| --- | ---: |"]
+            lines += [f"| {key} | {_shown(value)} |" for key, value in flat]
+            lines.append("")
+        for key, value in nested:
+            lines += [*_table_of(key, value), ""]  # type: ignore[arg-type]
+    lines.append(END)
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""Chapter 1 demo: what the slow work does to a request, then what a thread per request does to the process.
+"""Chapter 1 demo: what the slow work does to a request, then what a thread per request
+does to the process.
 
     python -m chapters.ch01_blocking_request.demo
 
@@ -26,14 +27,24 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     blocking = BlockingApp()
     _, reset_blocking = timed(lambda: blocking.password_reset("ana@example.org"))
     _, analysis_blocking = timed(lambda: blocking.site_analysis(42))
-    print(f"blocking:           password reset answered in {reset_blocking:.2f} s (the email is inside it)")
-    print(f"blocking:           site analysis answered in  {analysis_blocking:.2f} s (the analysis is inside it)")
+    print(
+        f"blocking:           password reset answered in {reset_blocking:.2f} s (the "
+        "email is inside it)"
+    )
+    print(
+        f"blocking:           site analysis answered in  {analysis_blocking:.2f} s"
+        " (the analysis is inside it)"
+    )
 
     background = ThreadPerRequestApp()
     _, reset_background = timed(lambda: background.password_reset("ana@example.org"))
-    print(f"thread per request: password reset answered in {reset_background * 1000:.1f} ms")
+    print(
+        f"thread per request: password reset answered in {reset_background * 1000:.1f} "
+        "ms"
+    )
 
-    # Twenty analyses that have not heard back from Earth Engine yet: each holds its thread.
+    # Twenty analyses that have not heard back from Earth Engine yet: each holds its
+    # thread.
     google_answers = threading.Event()
     running = threading.Condition()
     threads: set[str] = set()
@@ -50,7 +61,10 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     with running:
         running.wait_for(lambda: len(threads) == 20, timeout=10)
         during = len(threads)
-    print(f"thread per request: 20 analysis requests -> {during} threads running at once; nothing bounds them")
+    print(
+        f"thread per request: 20 analysis requests -> {during} threads at once;"
+        " nothing bounds them"
+    )
     google_answers.set()
     return {
         "reset_blocking": reset_blocking,

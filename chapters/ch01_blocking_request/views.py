@@ -1,4 +1,5 @@
-"""Two request handlers of a small ESG platform, written the first way everyone writes them.
+"""Two request handlers of a small ESG platform, written the first way everyone writes
+them.
 
 ``BlockingApp`` does the slow work inside the request: the password-reset email
 (an SMTP round trip) and the Earth Engine analysis of a site (about 30 seconds
@@ -21,7 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["BlockingApp", "Response", "ThreadPerRequestApp", "analyse_site", "send_password_reset"]
+__all__ = [
+    "BlockingApp",
+    "Response",
+    "ThreadPerRequestApp",
+    "analyse_site",
+    "send_password_reset",
+]
 
 
 @dataclass(frozen=True)
@@ -32,15 +39,17 @@ class Response:
 
 # --8<-- [start:work]
 def send_password_reset(address: str, *, seconds: float = 0.2) -> None:
-    """Stand-in for ``django.core.mail.send_mail``: an SMTP round trip of ``seconds``."""
+    """Stand-in for ``django.core.mail.send_mail``: an SMTP round trip of
+    ``seconds``."""
     time.sleep(seconds)
 
 
 def analyse_site(site_id: int, *, seconds: float = 1.0) -> dict[str, float]:
-    """Stand-in for the Earth Engine analysis of one site: 30 s in production, ``seconds`` here."""
+    """Stand-in for the Earth Engine analysis of one site: 30 s in production,
+    ``seconds`` here."""
     time.sleep(seconds)
     return {"site_id": site_id, "forest_loss_ha": 0.0}
-# --8<-- [end:work]
+    # --8<-- [end:work]
 
 
 # --8<-- [start:blocking]
@@ -62,7 +71,7 @@ class BlockingApp:
     def site_analysis(self, site_id: int) -> Response:
         self.analyse(site_id)
         return Response(200, f"Analysis of site {site_id} is ready.")
-# --8<-- [end:blocking]
+        # --8<-- [end:blocking]
 
 
 # --8<-- [start:thread-per-request]
@@ -83,4 +92,4 @@ class ThreadPerRequestApp(BlockingApp):
 
     def _in_background(self, fn: Callable[..., object], *args: object) -> None:
         threading.Thread(target=fn, args=args, daemon=True).start()
-# --8<-- [end:thread-per-request]
+        # --8<-- [end:thread-per-request]

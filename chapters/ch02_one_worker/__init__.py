@@ -1,4 +1,5 @@
-"""Chapter 2, one worker: one ``queue.Queue`` and one daemon thread, which must not die of a task."""
+"""Chapter 2, one worker: one ``queue.Queue`` and one daemon thread, which must not die
+of a task."""
 
 from .naive import NaiveWorker
 from .worker import Worker

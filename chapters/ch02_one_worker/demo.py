@@ -1,4 +1,5 @@
-"""Chapter 2 demo: one worker thread, lazily started; the naive loop dies, the fixed one goes on.
+"""Chapter 2 demo: one worker thread, lazily started; the naive loop dies, the fixed one
+goes on.
 
     python -m chapters.ch02_one_worker.demo
 
@@ -37,7 +38,9 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     logger = logging.getLogger("dualqueue")
     logger.addHandler(handler)
     hook = threading.excepthook
-    threading.excepthook = lambda args: print(f"  thread {args.thread.name} died: {args.exc_value!r}")
+    threading.excepthook = lambda args: print(
+        f"  thread {args.thread.name} died:\n    {args.exc_value!r}"
+    )
     try:
         return run(print)
     finally:
@@ -52,8 +55,13 @@ def run(print: Callable[..., None]) -> dict[str, Any]:
     started = time.perf_counter()
     worker.submit(time.sleep, 0.2)  # the password-reset email
     answered = time.perf_counter() - started
-    print(f"lazy start: creating the worker started {created} thread(s); the first submit started 1")
-    print(f"the request queued the 0.2 s email and answered in {answered * 1000:.2f} ms")
+    print(
+        f"lazy start: creating the worker started {created} thread(s);"
+        " the first submit started 1"
+    )
+    print(
+        f"the request queued the 0.2 s email and answered in {answered * 1000:.2f} ms"
+    )
     worker.join()
 
     verdicts = {}
@@ -71,7 +79,8 @@ def run(print: Callable[..., None]) -> dict[str, Any]:
         unfinished = w._queue.unfinished_tasks
         print(
             f"  next task ran: {ran.is_set()}; worker alive: {w.alive}; "
-            f"unfinished tasks: {unfinished}" + ("  (so join() would block forever)" if unfinished else "")
+            f"unfinished tasks: {unfinished}"
+            + ("\n  (so join() would block forever)" if unfinished else "")
         )
         verdicts[cls.__name__] = ran.is_set()
 
@@ -83,8 +92,16 @@ def run(print: Callable[..., None]) -> dict[str, Any]:
     single.submit(email_started.set)  # then a password-reset email
     email_started.wait(timeout=5)
     waited = time.perf_counter() - t0
-    print(f"one worker: the email queued behind a 0.5 s analysis started after {waited:.2f} s")
-    return {"created": created, "answered": answered, "next_task_ran": verdicts, "email_waited": waited}
+    print(
+        "one worker: the email queued behind a 0.5 s analysis started after "
+        f"{waited:.2f} s"
+    )
+    return {
+        "created": created,
+        "answered": answered,
+        "next_task_ran": verdicts,
+        "email_waited": waited,
+    }
 
 
 if __name__ == "__main__":

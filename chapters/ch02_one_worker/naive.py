@@ -1,4 +1,5 @@
-"""The bug before the fix: the worker loop everybody writes first, which dies on the first exception.
+"""The bug before the fix: the worker loop everybody writes first, which dies on the
+first exception.
 
 An exception that escapes ``_work`` ends the thread. ``threading.excepthook``
 prints it to stderr, once, and then nothing: later tasks queue up forever,
@@ -22,4 +23,4 @@ class NaiveWorker(Worker):
             fn, args, kwargs = self._queue.get()
             fn(*args, **kwargs)  # an exception here ends the thread
             self._queue.task_done()
-    # --8<-- [end:naive-work]
+            # --8<-- [end:naive-work]

@@ -1,4 +1,5 @@
-"""One background worker: a ``queue.Queue`` of tasks and one daemon thread that runs them in order.
+"""One background worker: a ``queue.Queue`` of tasks and one daemon thread that runs
+them in order.
 
 The request puts a task on the queue and returns; the worker thread runs it
 later. It guarantees:
@@ -44,13 +45,16 @@ class Worker:
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once."""
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at
+        once."""
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-0", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._work, name=f"dualqueue-{self.name}-0", daemon=True
+                )
                 self._thread.start()
         self._queue.put((fn, args, kwargs))
-    # --8<-- [end:submit]
+        # --8<-- [end:submit]
 
     # --8<-- [start:work]
     def _work(self) -> None:
@@ -59,14 +63,21 @@ class Worker:
             try:
                 fn(*args, **kwargs)
             except BaseException:  # a worker never dies of a task
-                logger.exception("dualqueue: task %s failed in worker %r", _task_name(fn), self.name)
+                logger.exception(
+                    "dualqueue: task %s failed in worker %r", _task_name(fn), self.name
+                )
             finally:
                 self._queue.task_done()
-                del fn, args, kwargs  # do not keep the last task's arguments alive while idle
-    # --8<-- [end:work]
+                del (
+                    fn,
+                    args,
+                    kwargs,
+                )  # do not keep the last task's arguments alive while idle
+                # --8<-- [end:work]
 
     def join(self) -> None:
-        """Block until every submitted task has finished. There is no timeout: see chapter 3."""
+        """Block until every submitted task has finished. There is no timeout: see
+        chapter 3."""
         self._queue.join()
 
     @property
@@ -76,5 +87,6 @@ class Worker:
 
 
 def _task_name(fn: object) -> str:
-    """A human name for a task in a log line: its qualified name, never its arguments."""
+    """A human name for a task in a log line: its qualified name, never its
+    arguments."""
     return getattr(fn, "__qualname__", None) or type(fn).__qualname__

@@ -1,4 +1,5 @@
-"""Chapter 3 demo: a pool of workers runs analyses side by side, refuses bad input, and joins with a timeout.
+"""Chapter 3 demo: a pool of workers runs analyses side by side, refuses bad input, and
+joins with a timeout.
 
     python -m chapters.ch03_pool.demo
 
@@ -34,17 +35,23 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
         results[label] = elapsed = time.perf_counter() - started
         print(f"{label:22} ran 4 analyses of {ANALYSIS_SECONDS} s in {elapsed:.2f} s")
 
-    for bad in (lambda: WorkerPool("site", workers=0), lambda: WorkerPool("site").submit("analyse_site", 42)):
+    for bad in (
+        lambda: WorkerPool("site", workers=0),
+        lambda: WorkerPool("site").submit("analyse_site", 42),
+    ):
         try:
             bad()
         except (TypeError, ValueError) as exc:
-            print(f"bad input refused at the caller: {type(exc).__name__}: {exc}")
+            print(f"refused at the caller: {type(exc).__name__}: {exc}")
 
     pool = WorkerPool("site", workers=2)
     release = threading.Event()
     pool.submit(release.wait)
     results["join_while_blocked"] = finished = pool.join(timeout=0.2)
-    print(f"join(timeout=0.2) while a task is blocked returns {finished}: the caller decides what to do next")
+    print(
+        f"join(timeout=0.2) while a task is blocked returns {finished}:"
+        " the caller decides what next"
+    )
     release.set()
     results["join_after_release"] = finished = pool.join(timeout=5)
     print(f"join(timeout=5) after the task is released returns {finished}")

@@ -1,4 +1,5 @@
-"""The head-of-line experiment: twelve analyses hold the workers, then a password-reset email arrives.
+"""The head-of-line experiment: twelve analyses hold the workers, then a password-reset
+email arrives.
 
 Causal, not timed: each analysis blocks on an ``Event`` that the experiment
 holds closed, so "the email ran" can only happen if the email never waits
@@ -15,7 +16,11 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-__all__ = ["ANALYSES", "email_runs_while_analyses_block", "first_start_after_one_release"]
+__all__ = [
+    "ANALYSES",
+    "email_runs_while_analyses_block",
+    "first_start_after_one_release",
+]
 
 ANALYSES = 12  # as many as the seed's shared pool has workers
 
@@ -55,11 +60,13 @@ def email_runs_while_analyses_block(
     finally:
         release.set()
         tasks.join(timeout)
-# --8<-- [end:email-runs]
+        # --8<-- [end:email-runs]
 
 
 # --8<-- [start:first-start]
-def first_start_after_one_release(tasks: Tasks, *, workers: int = ANALYSES, waiting: int = 3) -> str:
+def first_start_after_one_release(
+    tasks: Tasks, *, workers: int = ANALYSES, waiting: int = 3
+) -> str:
     """Which task starts when one of ``workers`` blocked analyses finishes?
 
     Fills every worker of a shared pool with an analysis, queues ``waiting`` more
@@ -97,4 +104,4 @@ def first_start_after_one_release(tasks: Tasks, *, workers: int = ANALYSES, wait
         for gate in gates:
             gate.set()
         tasks.join(10.0)
-# --8<-- [end:first-start]
+        # --8<-- [end:first-start]

@@ -58,7 +58,7 @@ class WorkerPool:
         self._queue: deque[_Item] = deque()
         self._running = 0
         self._threads: list[threading.Thread] = []
-    # --8<-- [end:init]
+        # --8<-- [end:init]
 
     def __repr__(self) -> str:
         return f"<WorkerPool {self.name!r} workers={self.workers}>"
@@ -73,20 +73,25 @@ class WorkerPool:
         nothing was queued.
         """
         if not callable(fn):
-            raise TypeError(f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}")
+            raise TypeError(
+                f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}"
+            )
         with self._mutex:
             self._queue.append((fn, args, kwargs))
             if not self._threads:
                 self._start_workers()
             self._not_empty.notify()
-    # --8<-- [end:submit]
+            # --8<-- [end:submit]
 
     def _start_workers(self) -> None:
         # Called with the mutex held, once: the new threads block on the mutex
         # until submit releases it.
         for slot in range(self.workers):
             thread = threading.Thread(
-                target=self._work, args=(slot,), name=f"dualqueue-{self.name}-{slot}", daemon=True
+                target=self._work,
+                args=(slot,),
+                name=f"dualqueue-{self.name}-{slot}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -105,7 +110,6 @@ class WorkerPool:
                 item[0](*item[1], **item[2])
             except BaseException as exc:  # a worker never dies of a task
                 self._task_failed(item, exc)
-                del exc  # break the traceback's reference cycle with this frame
             else:
                 self._task_succeeded()
             del item
@@ -121,10 +125,12 @@ class WorkerPool:
             self._notify_if_idle()
         # Logged outside the mutex: a slow log handler must not stall the pool.
         logger.error(
-            "dualqueue: task %s failed in pool %r", task_name(item[0]), self.name,
+            "dualqueue: task %s failed in pool %r",
+            task_name(item[0]),
+            self.name,
             exc_info=(type(exc), exc, exc.__traceback__),
         )
-    # --8<-- [end:work]
+        # --8<-- [end:work]
 
     def _idle(self) -> bool:
         return not self._queue and not self._running
@@ -145,7 +151,7 @@ class WorkerPool:
         """
         with self._all_tasks_done:
             return self._all_tasks_done.wait_for(self._idle, timeout)
-    # --8<-- [end:join]
+            # --8<-- [end:join]
 
 
 def task_name(fn: object) -> str:

@@ -23,14 +23,17 @@ NORMAL = 10
 
 
 class _Line:
-    """The waiting line: a heap of (priority, sequence, task), used like the pool's deque.
+    """The waiting line: a heap of (priority, sequence, task), used like the pool's
+    deque.
 
     Guarded by the pool's mutex, like the deque it replaces.
     """
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int, _Item]] = []
-        self._sequence = itertools.count()  # breaks ties in submission order; tasks are never compared
+        self._sequence = (
+            itertools.count()
+        )  # breaks ties in submission order; tasks are never compared
 
     def push(self, priority: int, item: _Item) -> None:
         heapq.heappush(self._heap, (priority, next(self._sequence), item))
@@ -47,21 +50,30 @@ class _Line:
 
 # --8<-- [start:priority-pool]
 class PriorityPool(WorkerPool):
-    """A ``WorkerPool`` whose queue is a priority line. ``submit`` uses priority ``NORMAL``."""
+    """A ``WorkerPool`` whose queue is a priority line. ``submit`` uses priority
+    ``NORMAL``."""
 
     def __init__(self, name: str, workers: int = 2) -> None:
         super().__init__(name, workers)
         self._queue = _Line()  # type: ignore[assignment]
 
-    def submit_with_priority(self, priority: int, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` ahead of every waiting task with a higher ``priority`` number."""
+    def submit_with_priority(
+        self, priority: int, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Queue ``fn(*args, **kwargs)`` ahead of every waiting task with a higher
+        ``priority`` number."""
         if isinstance(priority, bool) or not isinstance(priority, int):
-            raise TypeError(f"{self.name!r} pool: a priority is an int, got {type(priority).__name__}")
+            raise TypeError(
+                f"{self.name!r} pool: a priority is an int, got "
+                f"{type(priority).__name__}"
+            )
         if not callable(fn):
-            raise TypeError(f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}")
+            raise TypeError(
+                f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}"
+            )
         with self._mutex:
             self._queue.push(priority, (fn, args, kwargs))  # type: ignore[attr-defined]
             if not self._threads:
                 self._start_workers()
             self._not_empty.notify()
-# --8<-- [end:priority-pool]
+            # --8<-- [end:priority-pool]

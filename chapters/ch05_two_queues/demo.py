@@ -1,4 +1,5 @@
-"""Chapter 5 demo: chapter 4's workload on two pools, then a bounded site queue under overload.
+"""Chapter 5 demo: chapter 4's workload on two pools, then a bounded site queue under
+overload.
 
     python -m chapters.ch05_two_queues.demo
 
@@ -7,6 +8,7 @@ Every number printed is measured on this run.
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +24,8 @@ ANALYSIS_SECONDS = 0.3
 
 
 def email_start_delay(tasks: TaskSystem, analyses: int) -> float:
-    """Seconds from submitting an email to its start, once every site worker runs a short analysis."""
+    """Seconds from submitting an email to its start, once every site worker runs a
+    short analysis."""
     email_started = threading.Event()
     running = threading.Semaphore(0)
 
@@ -44,9 +47,15 @@ def email_start_delay(tasks: TaskSystem, analyses: int) -> float:
 
 def main(print: Callable[..., None] = print) -> dict[str, Any]:
     ran = email_runs_while_analyses_block(TaskSystem(), site_workers=10)
-    print(f"TaskSystem(general=2, site=10): 12 analyses blocked, email submitted: did it run meanwhile? {ran}")
+    print(
+        "TaskSystem(general=2, site=10): 12 analyses blocked, an email submitted:\n"
+        f"  did it run meanwhile? {ran}"
+    )
     delay = email_start_delay(TaskSystem(), analyses=24)
-    print(f"  10 analyses of {ANALYSIS_SECONDS} s running, 14 queued: the email started after {delay * 1000:.1f} ms")
+    print(
+        f"  10 analyses of {ANALYSIS_SECONDS} s running, 14 queued: the email started "
+        f"after {delay * 1000:.1f} ms"
+    )
 
     tasks = TaskSystem(general=2, site=WorkerPool("site", workers=10, maxsize=5))
     release = threading.Event()
@@ -56,7 +65,9 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
         running.release()
         release.wait()
 
-    for _ in range(10):  # one at a time, so that every worker holds one before the queue fills
+    for _ in range(
+        10
+    ):  # one at a time, so that every worker holds one before the queue fills
         tasks.submit("site", analyse_site)
         running.acquire(timeout=10)
     accepted, refused = 10, 0
@@ -70,13 +81,22 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     email_sent = threading.Event()
     tasks.submit("general", email_sent.set)
     email_ok = email_sent.wait(timeout=10)
-    print(f"bounded site pool (10 workers busy, maxsize=5): 30 submits -> {accepted} accepted, {refused} refused")
-    print(f"  the caller saw: QueueFullError: {message}")
+    print(
+        f"bounded site pool (10 workers busy, maxsize=5): 30 submits -> {accepted} "
+        f"accepted, {refused} refused"
+    )
+    print("  the caller saw: QueueFullError:")
+    print(textwrap.fill(message, 84, initial_indent="    ", subsequent_indent="    "))
     print(f"  meanwhile a general submit was accepted and ran: {email_ok}")
     release.set()
     tasks.join(timeout=10)
-    return {"email_ran_while_blocked": ran, "email_delay": delay, "accepted": accepted, "refused": refused,
-            "general_ran_while_site_full": email_ok}
+    return {
+        "email_ran_while_blocked": ran,
+        "email_delay": delay,
+        "accepted": accepted,
+        "refused": refused,
+        "general_ran_while_site_full": email_ok,
+    }
 
 
 if __name__ == "__main__":

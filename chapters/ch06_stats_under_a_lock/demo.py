@@ -1,4 +1,5 @@
-"""Chapter 6 demo: the status picture, then the lost update: missed by a stress test, found by construction.
+"""Chapter 6 demo: the status picture, then the lost update: missed by a stress test,
+found by construction.
 
     python -m chapters.ch06_stats_under_a_lock.demo
 
@@ -27,7 +28,10 @@ class SMTPUnavailable(Exception):
 
 
 def send_reset_email(user_id: int) -> None:
-    raise SMTPUnavailable("421 mail.example.com: service not available, closing channel\n(the server's banner)")
+    raise SMTPUnavailable(
+        "421 mail.example.com: service not available, closing channel\n(the server's "
+        "banner)"
+    )
 
 
 def status_picture(print: Callable[..., None]) -> dict[str, Any]:
@@ -51,16 +55,34 @@ def status_picture(print: Callable[..., None]) -> dict[str, Any]:
     release.set()
     tasks.join(timeout=10)
     site, general = picture["pools"]["site"], picture["pools"]["general"]
-    print(f"status of pid {picture['pid']}: 5 analyses on site=3 (3 running, 2 queued), "
-          "2 emails on general=2 (1 failed)")
+    print(
+        f"status of pid {picture['pid']}: 5 analyses on site=3 (3 running, 2 queued),"
+        "\n  2 emails on general=2 (1 failed)"
+    )
     for name, pool in (("site", site), ("general", general)):
-        shown = {k: pool[k] for k in ("submitted", "queued", "running", "succeeded", "failed", "dropped")}
-        print(f"  {name}: {json.dumps(shown)}")
-    print(f"  site: oldest queued for {site['oldest_queued_seconds']:.2f} s, oldest running for "
-          f"{site['oldest_running_seconds']:.2f} s")
-    print(f"  general last_error: {json.dumps(general['last_error'])}")
-    print(f"  every pool satisfies submitted == queued + running + succeeded + failed + dropped: "
-          f"{all(consistent(p) for p in picture['pools'].values())}")
+        shown = {
+            k: pool[k]
+            for k in (
+                "submitted",
+                "queued",
+                "running",
+                "succeeded",
+                "failed",
+                "dropped",
+            )
+        }
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+    print(
+        f"  site: oldest queued for {site['oldest_queued_seconds']:.2f} s,"
+        f" oldest running for {site['oldest_running_seconds']:.2f} s"
+    )
+    print("  general last_error:")
+    for key, value in general["last_error"].items():
+        print(f"    {key}: {json.dumps(value)}")
+    print(
+        "  every pool: submitted == queued + running + succeeded + failed + dropped:"
+        f" {all(consistent(p) for p in picture['pools'].values())}"
+    )
     return picture
 
 
@@ -72,7 +94,7 @@ class PrintHandler(logging.Handler):
         self.print = print
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.print(f"  logged, with its traceback: {record.getMessage()}")
+        self.print(f"  logged, with its traceback:\n    {record.getMessage()}")
 
 
 def main(print: Callable[..., None] = print) -> dict[str, Any]:
@@ -86,18 +108,34 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
         logger.propagate = propagate
         logger.removeHandler(handler)
 
-    lost = {cls.__name__: hammer(cls, tasks=HAMMERED) for cls in (NaiveStatsPool, WorkerPool)}
-    print(f"stress test, {HAMMERED:,} tasks on 4 workers, switch interval 1 us: updates lost "
-          f"by NaiveStatsPool: {lost['NaiveStatsPool']}, by WorkerPool: {lost['WorkerPool']}")
+    lost = {
+        cls.__name__: hammer(cls, tasks=HAMMERED)
+        for cls in (NaiveStatsPool, WorkerPool)
+    }
+    print(
+        f"stress test, {HAMMERED:,} tasks on 4 workers, switch interval 1 us:\n"
+        f"  updates lost by NaiveStatsPool: {lost['NaiveStatsPool']},"
+        f" by WorkerPool: {lost['WorkerPool']}"
+    )
 
-    verdicts = {cls.__name__: two_workers_finish(cls) for cls in (NaiveStatsPool, WorkerPool)}
+    verdicts = {
+        cls.__name__: two_workers_finish(cls) for cls in (NaiveStatsPool, WorkerPool)
+    }
     for name, v in verdicts.items():
-        print(f"{name}: worker 0 preempted before each of its {v.explored} instructions in turn, "
-              f"worker 1 finishing meanwhile")
-        print(f"  lost a count in {len(v.lost_updates)}, tore a snapshot in {len(v.torn_snapshots)}, "
-              f"made worker 1 wait for the mutex in {v.waited}")
+        print(
+            f"{name}: worker 0 preempted before each of its {v.explored} instructions"
+            " in turn,\n  worker 1 finishing meanwhile"
+        )
+        print(
+            f"  lost a count in {len(v.lost_updates)},"
+            f" tore a snapshot in {len(v.torn_snapshots)},"
+            f" made worker 1 wait for the mutex in {v.waited}"
+        )
         if v.lost_updates:
-            print(f"  e.g. stopped at {v.lost_updates[-1]}: two tasks finished, succeeded == 1")
+            print(
+                f"  e.g. stopped at {v.lost_updates[-1]}:"
+                "\n    two tasks finished, succeeded == 1"
+            )
     return {"picture": picture, "hammer_lost": lost, "verdicts": verdicts}
 
 

@@ -29,22 +29,32 @@ __all__ = ["Verdict", "consistent", "hammer", "two_workers_finish"]
 def consistent(snapshot: dict[str, Any]) -> bool:
     """The invariant every snapshot must satisfy."""
     s = snapshot
-    return s["submitted"] == s["queued"] + s["running"] + s["succeeded"] + s["failed"] + s["dropped"]
+    return (
+        s["submitted"]
+        == s["queued"] + s["running"] + s["succeeded"] + s["failed"] + s["dropped"]
+    )
 
 
 @dataclass
 class Verdict:
-    """What the exploration saw: how many preemptions, and where each kind of damage happened."""
+    """What the exploration saw: how many preemptions, and where each kind of damage
+    happened."""
 
     explored: int = 0
-    waited: int = 0  # preemptions inside the mutex: worker 1 had to wait, so nothing could interleave
-    lost_updates: list[str] = field(default_factory=list)  # final counts wrong after this preemption
-    torn_snapshots: list[str] = field(default_factory=list)  # a snapshot broke the invariant here
+    # preemptions inside the mutex: worker 1 had to wait, so nothing could interleave
+    waited: int = 0
+    lost_updates: list[str] = field(
+        default_factory=list
+    )  # final counts wrong after this preemption
+    torn_snapshots: list[str] = field(
+        default_factory=list
+    )  # a snapshot broke the invariant here
 
 
 # --8<-- [start:two-workers-finish]
 def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
-    """Worker 0 is preempted before each instruction of its counting code; worker 1 finishes meanwhile."""
+    """Worker 0 is preempted before each instruction of its counting code; worker 1
+    finishes meanwhile."""
 
     def two_running() -> Any:
         # A pool whose two workers are each running one task (no threads needed).
@@ -65,7 +75,8 @@ def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
         first=lambda pool: pool._task_succeeded(0),
         second=meanwhile,
         code=pool_class._task_succeeded.__code__,
-        blocked=lambda pool: pool._mutex.locked(),  # worker 0 holds the mutex: the others wait
+        # Worker 0 holds the mutex: the others wait.
+        blocked=lambda pool: pool._mutex.locked(),
     ):
         verdict.explored += 1
         verdict.waited += p.waited
@@ -75,12 +86,15 @@ def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
         if not all(consistent(s) for s in [*p.subject.seen, final]):
             verdict.torn_snapshots.append(p.where)
     return verdict
-# --8<-- [end:two-workers-finish]
+    # --8<-- [end:two-workers-finish]
 
 
 # --8<-- [start:hammer]
-def hammer(pool_class: Callable[..., Any], tasks: int = 20_000, workers: int = 4) -> int:
-    """The stress test: ``tasks`` empty tasks through ``workers`` threads; return how many were never counted."""
+def hammer(
+    pool_class: Callable[..., Any], tasks: int = 20_000, workers: int = 4
+) -> int:
+    """The stress test: ``tasks`` empty tasks through ``workers`` threads; return how
+    many were never counted."""
     pool = pool_class("hammer", workers=workers)
     parked = threading.Barrier(workers + 1, timeout=10.0)
     release = threading.Event()
@@ -96,9 +110,10 @@ def hammer(pool_class: Callable[..., Any], tasks: int = 20_000, workers: int = 4
             pool.submit(int)
         for _ in range(workers):
             pool.submit(park)
-        parked.wait()  # every worker has counted its last task and now holds a park task
+        # every worker has counted its last task and now holds a park task
+        parked.wait()
         return tasks - pool.snapshot()["succeeded"]
     finally:
         sys.setswitchinterval(interval)
         release.set()
-# --8<-- [end:hammer]
+        # --8<-- [end:hammer]

@@ -1,4 +1,5 @@
-"""Preempt a thread before each bytecode instruction of a function, one at a time, and look.
+"""Preempt a thread before each bytecode instruction of a function, one at a time, and
+look.
 
 A lost update needs one thread to be switched out between reading a counter and
 writing it back. Waiting for the interpreter to do that is hopeless: on CPython
@@ -43,7 +44,8 @@ DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
 
 @dataclass(frozen=True)
 class Preemption(Generic[S]):
-    """``first`` was stopped just before ``instruction``; ``second`` ran then (unless ``waited``)."""
+    """``first`` was stopped just before ``instruction``; ``second`` ran then (unless
+    ``waited``)."""
 
     instruction: dis.Instruction
     waited: bool  # True if second could not run there (first held what second needs)
@@ -56,14 +58,16 @@ class Preemption(Generic[S]):
         return f"line {line}, before {ins.opname} {ins.argrepr}".rstrip()
 
 
-# --8<-- [start:breakpoint]
 class _Breakpoint:
-    """Stops the thread that runs ``code`` just before the instruction at ``offset``, the first time."""
+    """Stops the thread that runs ``code`` just before the instruction at ``offset``,
+    the first time."""
 
     def __init__(self, code: CodeType, offset: int) -> None:
         self.code, self.offset = code, offset
         self.hit = False
-        self.arrived = threading.Event()  # stopped at the breakpoint, or finished without reaching it
+        self.arrived = (
+            threading.Event()
+        )  # stopped at the breakpoint, or finished without reaching it
         self.go = threading.Event()
 
     def run(self, fn: Callable[[S], object], subject: S) -> None:
@@ -86,10 +90,8 @@ class _Breakpoint:
             self.arrived.set()
             self.go.wait(DEADLOCK)
         return self._on_instruction
-# --8<-- [end:breakpoint]
 
 
-# --8<-- [start:preemptions]
 def preemptions(
     setup: Callable[[], S],
     first: Callable[[S], object],
@@ -97,7 +99,8 @@ def preemptions(
     code: CodeType,
     blocked: Callable[[S], bool],
 ) -> list[Preemption[S]]:
-    """Run ``first`` preempted by ``second`` before each instruction of ``code`` in turn; see the module doc."""
+    """Run ``first`` preempted by ``second`` before each instruction of ``code`` in
+    turn; see the module doc."""
     explored = []
     for instruction in dis.get_instructions(code):
         subject = setup()
@@ -105,17 +108,21 @@ def preemptions(
         thread = threading.Thread(target=stop.run, args=(first, subject))
         thread.start()
         if not stop.arrived.wait(DEADLOCK):
-            raise TimeoutError(f"the first call neither stopped nor finished ({instruction.opname})")
+            raise TimeoutError(
+                f"the first call neither stopped nor finished ({instruction.opname})"
+            )
         waited = stop.hit and blocked(subject)
         if stop.hit and not waited:
             second(subject)  # runs entirely while first is stopped before `instruction`
         stop.go.set()
         thread.join(DEADLOCK)
         if thread.is_alive():
-            raise TimeoutError(f"the first call never finished after being stopped before {instruction.opname}")
+            raise TimeoutError(
+                "the first call never finished after being stopped before "
+                f"{instruction.opname}"
+            )
         if waited:
             second(subject)  # it would have waited for the lock: it runs after first
         if stop.hit:  # an instruction never reached (an error handler) is no preemption
             explored.append(Preemption(instruction, waited, subject))
     return explored
-# --8<-- [end:preemptions]

@@ -37,7 +37,7 @@ class NaiveStatsPool(WorkerPool):
         self._stats.last_finished_at = time.monotonic()
         with self._mutex:  # the condition still needs it, so the lock is right there
             self._notify_if_idle()
-    # --8<-- [end:naive-count]
+            # --8<-- [end:naive-count]
 
     def _task_failed(self, slot: int, item: _Item, exc: BaseException) -> None:
         now = time.monotonic()
@@ -49,6 +49,8 @@ class NaiveStatsPool(WorkerPool):
         with self._mutex:
             self._notify_if_idle()
         logger.error(
-            "dualqueue: task %s failed in pool %r", task_name(item[0]), self.name,
+            "dualqueue: task %s failed in pool %r",
+            task_name(item[0]),
+            self.name,
             exc_info=(type(exc), exc, exc.__traceback__),
         )

@@ -68,10 +68,12 @@ class WorkerPool:
         # What each worker is running, and since when (None while idle).
         self._current: list[tuple[_Item, float] | None] = [None] * self.workers
         self._threads: list[threading.Thread] = []
-    # --8<-- [end:init]
+        # --8<-- [end:init]
 
     def __repr__(self) -> str:
-        return f"<WorkerPool {self.name!r} workers={self.workers} maxsize={self.maxsize}>"
+        return (
+            f"<WorkerPool {self.name!r} workers={self.workers} maxsize={self.maxsize}>"
+        )
 
     # -- intake ------------------------------------------------------------
 
@@ -84,12 +86,15 @@ class WorkerPool:
         nothing was queued.
         """
         if not callable(fn):
-            raise TypeError(f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}")
+            raise TypeError(
+                f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}"
+            )
         with self._mutex:
             if self.maxsize and len(self._queue) >= self.maxsize:
                 self._stats.rejected += 1
                 raise QueueFullError(
-                    f"{self.name!r} pool queue is full ({self.maxsize} waiting); {task_name(fn)} was not queued"
+                    f"{self.name!r} pool queue is full ({self.maxsize} waiting); "
+                    f"{task_name(fn)} was not queued"
                 )
             now = time.monotonic()
             self._queue.append((fn, args, kwargs, now))
@@ -98,14 +103,17 @@ class WorkerPool:
             if not self._threads:
                 self._start_workers()
             self._not_empty.notify()
-    # --8<-- [end:submit]
+            # --8<-- [end:submit]
 
     def _start_workers(self) -> None:
         # Called with the mutex held, once: the new threads block on the mutex
         # until submit releases it.
         for slot in range(self.workers):
             thread = threading.Thread(
-                target=self._work, args=(slot,), name=f"dualqueue-{self.name}-{slot}", daemon=True
+                target=self._work,
+                args=(slot,),
+                name=f"dualqueue-{self.name}-{slot}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -125,11 +133,10 @@ class WorkerPool:
                 item[0](*item[1], **item[2])
             except BaseException as exc:  # a worker never dies of a task
                 self._task_failed(slot, item, exc)
-                del exc  # break the traceback's reference cycle with this frame
             else:
                 self._task_succeeded(slot)
             del item
-    # --8<-- [end:work]
+            # --8<-- [end:work]
 
     # --8<-- [start:count]
     def _task_succeeded(self, slot: int) -> None:
@@ -151,10 +158,12 @@ class WorkerPool:
             self._notify_if_idle()
         # Logged outside the mutex: a slow log handler must not stall the pool.
         logger.error(
-            "dualqueue: task %s failed in pool %r", task_name(item[0]), self.name,
+            "dualqueue: task %s failed in pool %r",
+            task_name(item[0]),
+            self.name,
             exc_info=(type(exc), exc, exc.__traceback__),
         )
-    # --8<-- [end:count]
+        # --8<-- [end:count]
 
     def _idle(self) -> bool:
         return not self._queue and not self._stats.running
@@ -181,7 +190,8 @@ class WorkerPool:
     def snapshot(self) -> dict[str, Any]:
         """Counters, levels, ages and the last error, all read under the mutex at once.
 
-        JSON-serializable, and ``submitted == queued + running + succeeded + failed + dropped``.
+        JSON-serializable, and ``submitted == queued + running + succeeded + failed +
+        dropped``.
         """
         with self._mutex:
             now, wall = time.monotonic(), time.time()
@@ -199,10 +209,14 @@ class WorkerPool:
             "started": started,
             "maxsize": self.maxsize,
             **stats.as_dict(in_queue=in_queue, now=now, wall=wall),
-            "oldest_queued_seconds": None if oldest_queued is None else round(now - oldest_queued, 6),
-            "oldest_running_seconds": round(now - min(running_since), 6) if running_since else None,
+            "oldest_queued_seconds": None
+            if oldest_queued is None
+            else round(now - oldest_queued, 6),
+            "oldest_running_seconds": round(now - min(running_since), 6)
+            if running_since
+            else None,
         }
-    # --8<-- [end:snapshot]
+        # --8<-- [end:snapshot]
 
 
 def task_name(fn: object) -> str:

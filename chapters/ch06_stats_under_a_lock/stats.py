@@ -47,14 +47,19 @@ class ErrorRecord:
         if len(message) > MESSAGE_LIMIT:
             message = message[: MESSAGE_LIMIT - 1] + "…"
         kind = type(exc)
-        error_type = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        error_type = (
+            kind.__qualname__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
         return cls(error_type, message, at)
-# --8<-- [end:error-record]
+        # --8<-- [end:error-record]
 
 
 # --8<-- [start:pool-stats]
 class PoolStats:
-    """Counters of one pool. Guarded by the owning pool's mutex: hold it to touch any field."""
+    """Counters of one pool. Guarded by the owning pool's mutex: hold it to touch any
+    field."""
 
     __slots__ = (
         "dropped",
@@ -81,7 +86,7 @@ class PoolStats:
         self.last_submitted_at: float | None = None
         self.last_finished_at: float | None = None
         self.last_error: ErrorRecord | None = None
-# --8<-- [end:pool-stats]
+        # --8<-- [end:pool-stats]
 
     def copy(self) -> PoolStats:
         """A copy to render outside the lock.
@@ -102,7 +107,8 @@ class PoolStats:
         return twin
 
     def as_dict(self, *, in_queue: int, now: float, wall: float) -> dict[str, Any]:
-        """The JSON-ready counters. ``now``/``wall`` convert monotonic times for display."""
+        """The JSON-ready counters. ``now``/``wall`` convert monotonic times for
+        display."""
 
         def shown(t: float | None) -> str | None:
             return None if t is None else iso(wall - (now - t))
@@ -122,5 +128,9 @@ class PoolStats:
             "last_finished_at": shown(self.last_finished_at),
             "last_error": None
             if error is None
-            else {"type": error.error_type, "message": error.message, "at": shown(error.at)},
+            else {
+                "type": error.error_type,
+                "message": error.message,
+                "at": shown(error.at),
+            },
         }

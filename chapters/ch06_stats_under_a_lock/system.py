@@ -40,14 +40,18 @@ class TaskSystem:
         for name, spec in (pools or SEED_POOLS).items():
             if isinstance(spec, WorkerPool):
                 if spec.name != name:
-                    raise ValueError(f"pool {name!r} was given a WorkerPool named {spec.name!r}")
+                    raise ValueError(
+                        f"pool {name!r} was given a WorkerPool named {spec.name!r}"
+                    )
                 self._pools[name] = spec
             else:
                 self._pools[name] = WorkerPool(name, workers=spec)
         self._started_at = time.time()
 
     def __repr__(self) -> str:
-        pools = ", ".join(f"{name}={pool.workers}" for name, pool in self._pools.items())
+        pools = ", ".join(
+            f"{name}={pool.workers}" for name, pool in self._pools.items()
+        )
         return f"<TaskSystem {pools}>"
 
     def __getitem__(self, name: str) -> WorkerPool:
@@ -55,10 +59,15 @@ class TaskSystem:
         try:
             return self._pools[name]
         except KeyError:
-            raise KeyError(f"no pool named {name!r}; the pools are {sorted(self._pools)}") from None
+            raise KeyError(
+                f"no pool named {name!r}; the pools are {sorted(self._pools)}"
+            ) from None
         except TypeError:
             known = sorted(self._pools)
-            raise KeyError(f"a pool name is a string, got {type(name).__name__}; the pools are {known}") from None
+            raise KeyError(
+                f"a pool name is a string, got {type(name).__name__}; the pools are "
+                f"{known}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._pools
@@ -68,8 +77,11 @@ class TaskSystem:
         """The pools by name (a copy: the set of pools is fixed at creation)."""
         return dict(self._pools)
 
-    def submit(self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``. See ``WorkerPool.submit``."""
+    def submit(
+        self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``. See
+        ``WorkerPool.submit``."""
         try:
             pool = self._pools[queue]  # the hot path: one dict lookup
         except (KeyError, TypeError):
@@ -77,10 +89,13 @@ class TaskSystem:
         pool.submit(fn, *args, **kwargs)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every pool is idle; True if so, False if ``timeout`` passed first."""
+        """Wait until every pool is idle; True if so, False if ``timeout`` passed
+        first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for pool in self._pools.values():
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            remaining = (
+                None if deadline is None else max(0.0, deadline - time.monotonic())
+            )
             if not pool.join(remaining):
                 return False
         return True
@@ -97,4 +112,4 @@ class TaskSystem:
             "started_at": iso(self._started_at),
             "pools": {name: pool.snapshot() for name, pool in self._pools.items()},
         }
-    # --8<-- [end:snapshot]
+        # --8<-- [end:snapshot]

@@ -6,7 +6,8 @@ chapter too, and it uses the real adapter, ``dualqueue.django``. What the
 package adds is a small Django app that shows why the adapter is built the way
 it is, each time with the bug before the fix:
 
-* ``settings``: the minimal settings (``DUALQUEUE``, ``TASKS``, the app, SQLite in WAL mode);
+* ``settings``: the minimal settings (``DUALQUEUE``, ``TASKS``, the app, SQLite in WAL
+mode);
 * ``tasks``: tasks declared with ``@task()`` and ``@task(queue_name="site")``;
 * ``views``: a view that enqueues on commit, and its broken twin that enqueues at once;
 * ``experiments``: the stories the demo tells (rollback, visibility, connections,
@@ -33,11 +34,26 @@ from dualqueue import (
     drain_all,
 )
 
-# The finished core's features: everything in the vocabulary except chapter 4's priority.
+# The finished core's features: everything in the vocabulary except chapter 4's
+# priority.
 FEATURES: frozenset[str] = frozenset(
     {
-        "worker", "survives_errors", "lazy_start", "pool", "bad_input", "task_system", "bounded", "stats",
-        "snapshot", "clock", "debouncer", "retries", "dead_letters", "shutdown", "fork", "exit_drain",
+        "worker",
+        "survives_errors",
+        "lazy_start",
+        "pool",
+        "bad_input",
+        "task_system",
+        "bounded",
+        "stats",
+        "snapshot",
+        "clock",
+        "debouncer",
+        "retries",
+        "dead_letters",
+        "shutdown",
+        "fork",
+        "exit_drain",
     }
 )
 

@@ -1,4 +1,5 @@
-"""The chapter's stories, each the bug before the fix, as functions that return what happened.
+"""The chapter's stories, each the bug before the fix, as functions that return what
+happened.
 
 They need a Django configured with ``chapters.ch10_django.settings`` and a
 migrated database (the demo does both). Each returns plain data, so that the
@@ -23,7 +24,13 @@ from django.utils import timezone
 from dualqueue import TaskSystem
 from dualqueue.django import registry
 from dualqueue.django.backend import DualqueueBackend
-from dualqueue.django.compat import InvalidTaskError, TaskResult, TaskResultDoesNotExist, task_backends, task_finished
+from dualqueue.django.compat import (
+    InvalidTaskError,
+    TaskResult,
+    TaskResultDoesNotExist,
+    task_backends,
+    task_finished,
+)
 
 from .models import Site
 from .tasks import analyse_site, count_sites, send_registration_email
@@ -38,16 +45,19 @@ except ImportError:  # Django 5.2 with the django_tasks backport
 
 @contextmanager
 def finished_tasks() -> Iterator[list[dict[str, Any]]]:
-    """Record every task that finishes inside the block: its name, status and error classes."""
+    """Record every task that finishes inside the block: its name, status and error
+    classes."""
     finished: list[dict[str, Any]] = []
 
     def record(sender: object, task_result: TaskResult[Any], **kwargs: object) -> None:
-        finished.append({
-            "task": task_result.task.name,
-            "args": list(task_result.args),
-            "status": task_result.status.name,
-            "errors": [error.exception_class_path for error in task_result.errors],
-        })
+        finished.append(
+            {
+                "task": task_result.task.name,
+                "args": list(task_result.args),
+                "status": task_result.status.name,
+                "errors": [error.exception_class_path for error in task_result.errors],
+            }
+        )
 
     task_finished.connect(record, dispatch_uid="ch10-finished-tasks")
     try:
@@ -56,12 +66,16 @@ def finished_tasks() -> Iterator[list[dict[str, Any]]]:
         task_finished.disconnect(dispatch_uid="ch10-finished-tasks")
 
 
-# -- 1. enqueue on commit -----------------------------------------------------------------
+# -- 1. enqueue on commit
+# -----------------------------------------------------------------
 
 
 # --8<-- [start:rollback-story]
-def register_a_site_over_quota(client: Client, path: str, email: str, name: str) -> dict[str, Any]:
-    """POST a site for an owner who already has the maximum; the quota check rolls it back."""
+def register_a_site_over_quota(
+    client: Client, path: str, email: str, name: str
+) -> dict[str, Any]:
+    """POST a site for an owner who already has the maximum; the quota check rolls it
+    back."""
     sent_before = len(mail.outbox)
     with finished_tasks() as finished:
         response = client.post(path, {"email": email, "name": name, "area_km2": "250"})
@@ -72,7 +86,7 @@ def register_a_site_over_quota(client: Client, path: str, email: str, name: str)
         "emails": [message.subject for message in mail.outbox[sent_before:]],
         "tasks": finished,
     }
-# --8<-- [end:rollback-story]
+    # --8<-- [end:rollback-story]
 
 
 # --8<-- [start:visibility-story]
@@ -84,33 +98,48 @@ def analyse_inside_the_transaction(name: str) -> dict[str, Any]:
     before it is visible to the worker's own connection.
     """
     with transaction.atomic():
-        site = Site.objects.create(name=name, owner_email="owner@example.com", area_km2=120)
+        site = Site.objects.create(
+            name=name, owner_email="owner@example.com", area_km2=120
+        )
         result = analyse_site.enqueue(site.pk)
         assert registry.join(DEADLOCK), "the pools never went idle"
     site.refresh_from_db()
-    return {"status": result.status.name, "errors": [e.exception_class_path for e in result.errors],
-            "row_committed": True, "risk": site.risk}
+    return {
+        "status": result.status.name,
+        "errors": [e.exception_class_path for e in result.errors],
+        "row_committed": True,
+        "risk": site.risk,
+    }
 
 
 def analyse_after_commit(name: str) -> dict[str, Any]:
-    """The fix: enqueued by ``on_commit``, the analysis starts after the row is committed."""
+    """The fix: enqueued by ``on_commit``, the analysis starts after the row is
+    committed."""
     results: list[TaskResult[str]] = []
     with transaction.atomic():
-        site = Site.objects.create(name=name, owner_email="owner@example.com", area_km2=120)
+        site = Site.objects.create(
+            name=name, owner_email="owner@example.com", area_km2=120
+        )
         transaction.on_commit(lambda: results.append(analyse_site.enqueue(site.pk)))
     assert registry.join(DEADLOCK), "the pools never went idle"
     site.refresh_from_db()
-    return {"status": results[0].status.name, "errors": [e.exception_class_path for e in results[0].errors],
-            "row_committed": True, "risk": site.risk}
-# --8<-- [end:visibility-story]
+    return {
+        "status": results[0].status.name,
+        "errors": [e.exception_class_path for e in results[0].errors],
+        "row_committed": True,
+        "risk": site.risk,
+    }
+    # --8<-- [end:visibility-story]
 
 
-# -- 2. database connections in worker threads --------------------------------------------
+# -- 2. database connections in worker threads
+# --------------------------------------------
 
 
 # --8<-- [start:connections]
 def worker_connections_left_open(run: Callable[[], None]) -> dict[str, int]:
-    """Run ``run`` (which makes worker threads read the database); count their connections still open."""
+    """Run ``run`` (which makes worker threads read the database); count their
+    connections still open."""
     opened: list[Any] = []
 
     def track(sender: object, connection: Any, **kwargs: object) -> None:
@@ -122,32 +151,41 @@ def worker_connections_left_open(run: Callable[[], None]) -> dict[str, int]:
         run()
     finally:
         connection_created.disconnect(dispatch_uid="ch10-connections")
-    return {"opened": len(opened), "still_open": sum(wrapper.connection is not None for wrapper in opened)}
+    return {
+        "opened": len(opened),
+        "still_open": sum(wrapper.connection is not None for wrapper in opened),
+    }
 
 
 def reads_on_a_bare_task_system(reads: int = 8) -> None:
-    """The bug: the ORM used from plain worker threads. Each thread opens a connection and keeps it."""
+    """The bug: the ORM used from plain worker threads. Each thread opens a connection
+    and keeps it."""
     tasks = TaskSystem(general=2, site=1)
     for _ in range(reads):
         tasks.submit("general", count_sites.call)
     assert tasks.join(DEADLOCK)
-    tasks.shutdown(DEADLOCK)  # the threads end; nothing ever closes the connections they opened
+    tasks.shutdown(
+        DEADLOCK
+    )  # the threads end; nothing ever closes the connections they opened
 
 
 def reads_through_the_backend(reads: int = 8) -> None:
-    """The fix: through the adapter, each task closes stale connections before and after it runs."""
+    """The fix: through the adapter, each task closes stale connections before and after
+    it runs."""
     for _ in range(reads):
         count_sites.enqueue()
     assert registry.join(DEADLOCK)
-# --8<-- [end:connections]
+    # --8<-- [end:connections]
 
 
-# -- 3. backend objects per thread, state in the registry ----------------------------------
+# -- 3. backend objects per thread, state in the registry
+# ----------------------------------
 
 
 # --8<-- [start:per-thread]
 def backends_and_systems_seen_by(threads: int = 3) -> dict[str, int]:
-    """Ask for the ``default`` backend and the task system from several request-like threads."""
+    """Ask for the ``default`` backend and the task system from several request-like
+    threads."""
     backends: list[object] = []  # kept, so that no object is freed and its id reused
     systems: list[object] = []
 
@@ -160,18 +198,25 @@ def backends_and_systems_seen_by(threads: int = 3) -> dict[str, int]:
         thread.start()
     for thread in workers:
         thread.join(DEADLOCK)
-    return {"backend_objects": len(set(map(id, backends))), "task_systems": len(set(map(id, systems)))}
-# --8<-- [end:per-thread]
+    return {
+        "backend_objects": len(set(map(id, backends))),
+        "task_systems": len(set(map(id, systems))),
+    }
+    # --8<-- [end:per-thread]
 
 
-# -- 4. validation at declaration, honest capabilities ------------------------------------
+# -- 4. validation at declaration, honest capabilities
+# ------------------------------------
 
 
 def undeclarable_tasks() -> dict[str, str]:
-    """What the Tasks API refuses at the caller: an unknown queue, a ``run_after`` the backend cannot honour."""
+    """What the Tasks API refuses at the caller: an unknown queue, a ``run_after`` the
+    backend cannot honour."""
     refused: dict[str, str] = {}
     try:
-        task(queue_name="reports")(count_sites.func)  # what "@task(queue_name='reports')" does at import
+        task(queue_name="reports")(
+            count_sites.func
+        )  # what "@task(queue_name='reports')" does at import
     except InvalidTaskError as exc:
         refused["unknown queue"] = str(exc)
     try:
@@ -181,7 +226,12 @@ def undeclarable_tasks() -> dict[str, str]:
     return refused
 
 
-CAPABILITIES = ("supports_defer", "supports_async_task", "supports_get_result", "supports_priority")
+CAPABILITIES = (
+    "supports_defer",
+    "supports_async_task",
+    "supports_get_result",
+    "supports_priority",
+)
 
 
 def capabilities() -> dict[str, bool]:
@@ -190,7 +240,8 @@ def capabilities() -> dict[str, bool]:
 
 # --8<-- [start:results-here]
 def result_visible_from(result_id: str) -> dict[str, bool]:
-    """``get_result`` here, and in a forked child process (which has its own, empty result store)."""
+    """``get_result`` here, and in a forked child process (which has its own, empty
+    result store)."""
     here = send_registration_email.get_result(result_id).id == result_id
     read, write = os.pipe()
     pid = os.fork()
@@ -207,21 +258,29 @@ def result_visible_from(result_id: str) -> dict[str, bool]:
     os.close(read)
     os.waitpid(pid, 0)
     return {"this_process": here, "another_process": found_in_child}
-# --8<-- [end:results-here]
+    # --8<-- [end:results-here]
 
 
-# -- 5. the status endpoint ----------------------------------------------------------------
+# -- 5. the status endpoint
+# ----------------------------------------------------------------
 
 
 # --8<-- [start:status-access]
-def status_codes(staff: Client, member: Client, anonymous: Client, token: str) -> dict[str, int]:
-    """Who may read ``/background-tasks/status/``: staff sessions and the bearer token, nobody else."""
+def status_codes(
+    staff: Client, member: Client, anonymous: Client, token: str
+) -> dict[str, int]:
+    """Who may read ``/background-tasks/status/``: staff sessions and the bearer token,
+    nobody else."""
     url = "/background-tasks/status/"
     return {
         "anonymous": anonymous.get(url).status_code,
-        "wrong token": anonymous.get(url, headers={"Authorization": "Bearer not-the-token"}).status_code,
-        "token": anonymous.get(url, headers={"Authorization": f"Bearer {token}"}).status_code,
+        "wrong token": anonymous.get(
+            url, headers={"Authorization": "Bearer not-the-token"}
+        ).status_code,
+        "token": anonymous.get(
+            url, headers={"Authorization": f"Bearer {token}"}
+        ).status_code,
         "logged-in, not staff": member.get(url).status_code,
         "staff": staff.get(url).status_code,
     }
-# --8<-- [end:status-access]
+    # --8<-- [end:status-access]

@@ -1,4 +1,5 @@
-"""A site, as the ESG platform stores it: a name, its owner's email, an area, and the analysis result."""
+"""A site, as the ESG platform stores it: a name, its owner's email, an area, and the
+analysis result."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The smallest settings that run the chapter's app on dualqueue: the demo passes them to ``settings.configure``.
+"""The smallest settings that run the chapter's app on dualqueue: the demo passes them
+to ``settings.configure``.
 
 The database is a SQLite *file* in WAL mode, not ``":memory:"``. Django opens one
 connection per thread, and an in-memory SQLite database belongs to the
@@ -40,19 +41,27 @@ MIDDLEWARE = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("CH10_DATABASE", str(Path(tempfile.gettempdir()) / "dualqueue-ch10.sqlite3")),
-        "OPTIONS": {"timeout": 5, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        "NAME": os.environ.get(
+            "CH10_DATABASE", str(Path(tempfile.gettempdir()) / "dualqueue-ch10.sqlite3")
+        ),
+        "OPTIONS": {
+            "timeout": 5,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the demo reads django.core.mail.outbox
+# the demo reads django.core.mail.outbox
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "esg-platform@localhost"
 
 # --8<-- [start:dualqueue]
 DUALQUEUE = {
     "POOLS": {"general": 2, "site": 10},
     "EXIT_TIMEOUT": 25.0,
-    "STATUS_ACCESS": "staff-or-token",  # the token comes from the DUALQUEUE_STATUS_TOKEN environment variable
+    # the token comes from the DUALQUEUE_STATUS_TOKEN environment variable
+    "STATUS_ACCESS": "staff-or-token",
     "RESULTS_KEPT": 1000,
 }
 
@@ -64,6 +73,7 @@ TASKS = {
     }
 }
 # --8<-- [end:dualqueue]
+
 
 def as_dict() -> dict[str, object]:
     """Every setting above, for ``django.conf.settings.configure(**as_dict())``."""

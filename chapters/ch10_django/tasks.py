@@ -36,15 +36,20 @@ def send_registration_email(email: str, site_name: str) -> int:
 @task(queue_name="site")
 def analyse_site(site_id: int) -> str:
     """Analyse one site (heavy work: the site pool). Reads the row the request wrote."""
-    site = Site.objects.get(pk=site_id)  # Site.DoesNotExist if the row is not visible to this thread
-    site.risk = "high" if site.area_km2 > 100 else "low"  # stands in for a 30-second Earth Engine call
+    site = Site.objects.get(
+        pk=site_id
+    )  # Site.DoesNotExist if the row is not visible to this thread
+    site.risk = (
+        "high" if site.area_km2 > 100 else "low"
+    )  # stands in for a 30-second Earth Engine call
     site.analysed_at = timezone.now()
     site.save(update_fields=["risk", "analysed_at"])
     return site.risk
-# --8<-- [end:tasks]
+    # --8<-- [end:tasks]
 
 
 @task()
 def count_sites() -> int:
-    """A task that reads the database and nothing else: the connections experiment runs it."""
+    """A task that reads the database and nothing else: the connections experiment runs
+    it."""
     return Site.objects.count()

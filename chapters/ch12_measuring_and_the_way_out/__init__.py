@@ -1,4 +1,5 @@
-"""Chapter 12, measuring, and the way out: what the design costs, what it buys, and when to outgrow it.
+"""Chapter 12, measuring, and the way out: what the design costs, what it buys, and when
+to outgrow it.
 
 The chapter builds no new core. It imports the finished one (``dualqueue``) and
 re-exports its names, so that the shared behaviour suite runs against this
@@ -33,11 +34,26 @@ from dualqueue import (
     drain_all,
 )
 
-# The finished core's features: everything in the vocabulary except chapter 4's priority.
+# The finished core's features: everything in the vocabulary except chapter 4's
+# priority.
 FEATURES: frozenset[str] = frozenset(
     {
-        "worker", "survives_errors", "lazy_start", "pool", "bad_input", "task_system", "bounded", "stats",
-        "snapshot", "clock", "debouncer", "retries", "dead_letters", "shutdown", "fork", "exit_drain",
+        "worker",
+        "survives_errors",
+        "lazy_start",
+        "pool",
+        "bad_input",
+        "task_system",
+        "bounded",
+        "stats",
+        "snapshot",
+        "clock",
+        "debouncer",
+        "retries",
+        "dead_letters",
+        "shutdown",
+        "fork",
+        "exit_drain",
     }
 )
 

@@ -46,7 +46,8 @@ REMEDIES = (None, "switchinterval", "processes")
 
 
 def burn(cpu_seconds: float) -> int:
-    """Pure-Python arithmetic until this thread has used ``cpu_seconds`` of CPU: it holds the GIL throughout."""
+    """Pure-Python arithmetic until this thread has used ``cpu_seconds`` of CPU: it
+    holds the GIL throughout."""
     deadline = time.thread_time() + cpu_seconds
     n = 0
     while time.thread_time() < deadline:
@@ -55,12 +56,15 @@ def burn(cpu_seconds: float) -> int:
     return n
 
 
-CHUNK = 0.02  # seconds of CPU per burn() call while heavy CPU work runs until told to stop
+CHUNK = (
+    0.02  # seconds of CPU per burn() call while heavy CPU work runs until told to stop
+)
 
 
 @dataclass(frozen=True)
 class LightLatency:
-    """What one run measured: the light tasks' waits and the counts that say the run was what it claims."""
+    """What one run measured: the light tasks' waits and the counts that say the run was
+    what it claims."""
 
     arrangement: str  # "shared" or "two pools"
     heavy_kind: str  # "waiting" or "cpu"
@@ -94,9 +98,12 @@ def light_latency_under_load(
     light: int = 15,
     interval: float = 0.02,
 ) -> LightLatency:
-    """Submit ``heavy`` heavy tasks, then ``light`` light ones every ``interval`` s; measure the light waits."""
+    """Submit ``heavy`` heavy tasks, then ``light`` light ones every ``interval`` s;
+    measure the light waits."""
     if remedy not in REMEDIES or (remedy is not None and not cpu):
-        raise ValueError(f"remedy must be one of {REMEDIES} (and only with cpu=True), got {remedy!r}")
+        raise ValueError(
+            f"remedy must be one of {REMEDIES} (and only with cpu=True), got {remedy!r}"
+        )
     if shared:
         pool = WorkerPool("shared", workers=12)
         submit_heavy = submit_light = pool.submit
@@ -110,16 +117,23 @@ def light_latency_under_load(
     waits_ns: list[int] = []
     heavy_started = threading.Semaphore(0)
     heavy_done = 0
-    stream_over = threading.Event()  # CPU-bound heavy work runs until the light stream has been submitted
+    stream_over = (
+        threading.Event()
+    )  # CPU-bound heavy work runs until the light stream has been submitted
 
     with ExitStack() as stack:
         processes = None
         if remedy == "processes":
-            # spawn, not fork: this process has threads, and a forked child would inherit their locks.
+            # spawn, not fork: this process has threads, and a forked child would
+            # inherit their locks.
             processes = stack.enter_context(
-                ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+                ProcessPoolExecutor(
+                    max_workers=2, mp_context=multiprocessing.get_context("spawn")
+                )
             )
-            list(processes.map(burn, [0.0, 0.0]))  # start both processes before the clock matters
+            list(
+                processes.map(burn, [0.0, 0.0])
+            )  # start both processes before the clock matters
         if remedy == "switchinterval":
             stack.enter_context(switch_interval(0.0005))  # the default is 0.005
 
@@ -127,10 +141,14 @@ def light_latency_under_load(
             nonlocal heavy_done
             heavy_started.release()
             if not cpu:
-                time.sleep(heavy_seconds)  # waiting on Earth Engine: the GIL is free meanwhile
+                time.sleep(
+                    heavy_seconds
+                )  # waiting on Earth Engine: the GIL is free meanwhile
             while cpu and not stream_over.is_set():
                 if processes is not None:
-                    processes.submit(burn, CHUNK).result()  # this thread waits; the work is elsewhere
+                    processes.submit(
+                        burn, CHUNK
+                    ).result()  # this thread waits; the work is elsewhere
                 else:
                     burn(CHUNK)  # holds the GIL, a switch interval at a time
             with lock:
@@ -143,7 +161,9 @@ def light_latency_under_load(
 
         for _ in range(heavy):
             submit_heavy(heavy_task)
-        for _ in range(min(heavy, heavy_workers)):  # every worker that heavy work can reach is busy
+        for _ in range(
+            min(heavy, heavy_workers)
+        ):  # every worker that heavy work can reach is busy
             if not heavy_started.acquire(timeout=DEADLOCK):
                 raise TimeoutError("the heavy tasks never started")
         under_load = 0
@@ -167,4 +187,4 @@ def light_latency_under_load(
         heavy_ran=heavy_done,
         under_load=under_load,
     )
-# --8<-- [end:light-latency]
+    # --8<-- [end:light-latency]

@@ -1,4 +1,5 @@
-"""Measuring honestly: raw samples, percentiles, medians of repeats, ratios from one run.
+"""Measuring honestly: raw samples, percentiles, medians of repeats, ratios from one
+run.
 
 Three habits, each a function here:
 
@@ -27,7 +28,8 @@ __all__ = ["Latency", "per_call_ns", "percentile"]
 
 # --8<-- [start:percentile]
 def percentile(samples: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of ``samples``, nearest rank: always one of the samples."""
+    """The ``q``-th percentile (0-100) of ``samples``, nearest rank: always one of the
+    samples."""
     if not samples:
         raise ValueError("no samples")
     if not 0 <= q <= 100:
@@ -50,14 +52,22 @@ class Latency:
     @classmethod
     def of_ns(cls, samples_ns: Sequence[int]) -> Latency:
         ms = [sample / 1e6 for sample in samples_ns]
-        return cls(len(ms), percentile(ms, 50), percentile(ms, 90), percentile(ms, 99), max(ms))
-# --8<-- [end:percentile]
+        return cls(
+            len(ms), percentile(ms, 50), percentile(ms, 90), percentile(ms, 99), max(ms)
+        )
+        # --8<-- [end:percentile]
 
 
 # --8<-- [start:per-call]
-def per_call_ns(loop: Callable[[int], object], n: int, repeats: int = 5,
-                setup: Callable[[], object] | None = None, teardown: Callable[[], object] | None = None) -> float:
-    """Nanoseconds per call of ``loop(n)`` (which makes ``n`` calls): the median of ``repeats`` runs.
+def per_call_ns(
+    loop: Callable[[int], object],
+    n: int,
+    repeats: int = 5,
+    setup: Callable[[], object] | None = None,
+    teardown: Callable[[], object] | None = None,
+) -> float:
+    """Nanoseconds per call of ``loop(n)`` (which makes ``n`` calls): the median of
+    ``repeats`` runs.
 
     ``setup``/``teardown`` run around each repeat, outside the timed region. The
     garbage collector is off while timing, so that a collection triggered by one
@@ -78,4 +88,4 @@ def per_call_ns(loop: Callable[[int], object], n: int, repeats: int = 5,
             if teardown is not None:
                 teardown()
     return statistics.median(costs)
-# --8<-- [end:per-call]
+    # --8<-- [end:per-call]

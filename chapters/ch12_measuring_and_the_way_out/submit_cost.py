@@ -40,7 +40,8 @@ def noop() -> None:
 
 
 class HeldWorkers:
-    """Keep ``workers`` consumer threads busy until ``release()``: they must not run during the loop."""
+    """Keep ``workers`` consumer threads busy until ``release()``: they must not run
+    during the loop."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
@@ -50,7 +51,9 @@ class HeldWorkers:
         self.entered.release()
         self.gate.wait(DEADLOCK)
 
-    def hold(self, submit: Callable[[Callable[[], None]], object], workers: int) -> None:
+    def hold(
+        self, submit: Callable[[Callable[[], None]], object], workers: int
+    ) -> None:
         for _ in range(workers):
             submit(self.task)
         for _ in range(workers):
@@ -63,7 +66,8 @@ class HeldWorkers:
 
 @dataclass
 class Subject:
-    """One way to enqueue: a fresh instance per round, its submit loop, and how to drain it."""
+    """One way to enqueue: a fresh instance per round, its submit loop, and how to drain
+    it."""
 
     make: Callable[[], Any]
     loop: Callable[[Any, int], None]
@@ -79,7 +83,9 @@ class Subject:
     def teardown(self) -> None:
         assert self.held is not None
         self.held.release()
-        self.drain(self.instance)  # every submitted no-op runs: nothing is dropped to make this fast
+        self.drain(
+            self.instance
+        )  # every submitted no-op runs: nothing is dropped to make this fast
 
 
 # --8<-- [start:subjects]
@@ -108,27 +114,37 @@ def executor_loop(executor: ThreadPoolExecutor, n: int) -> None:
 
 
 SUBJECTS: dict[str, Callable[[], Subject]] = {
-    BASELINE: lambda: Subject(queue.Queue, put_loop),  # no consumer at all: the bare cost of a put
+    BASELINE: lambda: Subject(
+        queue.Queue, put_loop
+    ),  # no consumer at all: the bare cost of a put
     "WorkerPool.submit": lambda: Subject(
-        lambda: WorkerPool("general", workers=2), pool_loop,
-        hold=lambda pool, held: held.hold(pool.submit, 2), drain=lambda pool: pool.shutdown(timeout=DEADLOCK),
+        lambda: WorkerPool("general", workers=2),
+        pool_loop,
+        hold=lambda pool, held: held.hold(pool.submit, 2),
+        drain=lambda pool: pool.shutdown(timeout=DEADLOCK),
     ),
     "TaskSystem.submit": lambda: Subject(
-        lambda: TaskSystem(general=2, site=10), system_loop,
+        lambda: TaskSystem(general=2, site=10),
+        system_loop,
         hold=lambda tasks, held: held.hold(tasks["general"].submit, 2),
         drain=lambda tasks: tasks.shutdown(timeout=DEADLOCK),
     ),
     "ThreadPoolExecutor.submit": lambda: Subject(
-        lambda: ThreadPoolExecutor(max_workers=2), executor_loop,
-        hold=lambda executor, held: held.hold(executor.submit, 2), drain=lambda executor: executor.shutdown(),
+        lambda: ThreadPoolExecutor(max_workers=2),
+        executor_loop,
+        hold=lambda executor, held: held.hold(executor.submit, 2),
+        drain=lambda executor: executor.shutdown(),
     ),
 }
 # --8<-- [end:subjects]
 
 
 # --8<-- [start:measure]
-def measure_submit_cost(n: int = 10_000, rounds: int = 3) -> dict[str, dict[str, float]]:
-    """Per-submit cost of each subject: ``{"ns": median ns per submit, "ratio": ns / queue.Queue.put's ns}``.
+def measure_submit_cost(
+    n: int = 10_000, rounds: int = 3
+) -> dict[str, dict[str, float]]:
+    """Per-submit cost of each subject: ``{"ns": median ns per submit, "ratio": ns /
+    queue.Queue.put's ns}``.
 
     Rounds are interleaved (A B C D, A B C D, ...), so that a slow moment of the
     machine lands on every subject rather than on whichever ran then.
@@ -139,9 +155,17 @@ def measure_submit_cost(n: int = 10_000, rounds: int = 3) -> dict[str, dict[str,
     for _ in range(rounds):
         for name, build in SUBJECTS.items():
             subject = build()
-            cost = per_call_ns(lambda n, s=subject: s.loop(s.instance, n), n, repeats=1,
-                               setup=subject.setup, teardown=subject.teardown)
+            cost = per_call_ns(
+                lambda n, s=subject: s.loop(s.instance, n),
+                n,
+                repeats=1,
+                setup=subject.setup,
+                teardown=subject.teardown,
+            )
             samples[name].append(cost)
     medians = {name: statistics.median(costs) for name, costs in samples.items()}
-    return {name: {"ns": ns, "ratio": ns / medians[BASELINE]} for name, ns in medians.items()}
-# --8<-- [end:measure]
+    return {
+        name: {"ns": ns, "ratio": ns / medians[BASELINE]}
+        for name, ns in medians.items()
+    }
+    # --8<-- [end:measure]

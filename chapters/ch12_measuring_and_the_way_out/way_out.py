@@ -24,7 +24,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATABASE", "DATABASE_APPS", "IN_PROCESS", "RQ", "RQ_APPS", "RQ_QUEUES", "run_on_the_database_backend"]
+__all__ = [
+    "DATABASE",
+    "DATABASE_APPS",
+    "IN_PROCESS",
+    "RQ",
+    "RQ_APPS",
+    "RQ_QUEUES",
+    "run_on_the_database_backend",
+]
 
 # --8<-- [start:in-process]
 IN_PROCESS = {
@@ -37,25 +45,37 @@ IN_PROCESS = {
 # --8<-- [end:in-process]
 
 # --8<-- [start:database]
-DATABASE_APPS = ["django_tasks_db"]  # add to INSTALLED_APPS: its table holds the queue and the results
+DATABASE_APPS = [
+    "django_tasks_db"
+]  # add to INSTALLED_APPS: its table holds the queue and the results
 
 DATABASE = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "site"],  # the same queue names the tasks are declared with
+        "QUEUES": [
+            "default",
+            "site",
+        ],  # the same queue names the tasks are declared with
     }
 }
 # then, on any number of machines:
 #   python manage.py db_worker --queue-name default
-#   python manage.py db_worker --queue-name site     (one task at a time per process: start several)
+# python manage.py db_worker --queue-name site     (one task at a time per process:
+# start several)
 # --8<-- [end:database]
 
 # --8<-- [start:rq]
-RQ_APPS = ["django_rq", "django_tasks_rq"]  # pip install django-tasks-rq (brings django-rq and rq)
+RQ_APPS = [
+    "django_rq",
+    "django_tasks_rq",
+]  # pip install django-tasks-rq (brings django-rq and rq)
 
 RQ_QUEUES = {  # django-rq: every queue named in TASKS needs a Redis queue here
     "default": {"URL": "redis://localhost:6379/0"},
-    "site": {"URL": "redis://localhost:6379/0", "DEFAULT_TIMEOUT": 600},  # an analysis may take minutes
+    "site": {
+        "URL": "redis://localhost:6379/0",
+        "DEFAULT_TIMEOUT": 600,
+    },  # an analysis may take minutes
 }
 
 RQ = {
@@ -69,7 +89,8 @@ RQ = {
 
 
 def run_on_the_database_backend(directory: Path) -> dict[str, Any]:
-    """Chapter 10's tasks on ``django_tasks_db``: enqueue, see them wait in the table, run ``db_worker --batch``.
+    """Chapter 10's tasks on ``django_tasks_db``: enqueue, see them wait in the table,
+    run ``db_worker --batch``.
 
     Configures Django for this process: call it only in a process of its own.
     """
@@ -81,9 +102,16 @@ def run_on_the_database_backend(directory: Path) -> dict[str, Any]:
     # --8<-- [start:switch]
     values = chapter10.as_dict()
     values["INSTALLED_APPS"] = [*values["INSTALLED_APPS"], *DATABASE_APPS]
-    values["TASKS"] = DATABASE  # the only other change: no task, view or model is touched
+    values["TASKS"] = (
+        DATABASE  # the only other change: no task, view or model is touched
+    )
     # --8<-- [end:switch]
-    values["DATABASES"] = {"default": {**values["DATABASES"]["default"], "NAME": str(directory / "way-out.sqlite3")}}
+    values["DATABASES"] = {
+        "default": {
+            **values["DATABASES"]["default"],
+            "NAME": str(directory / "way-out.sqlite3"),
+        }
+    }
     values["LOGGING"] = {"version": 1, "disable_existing_loggers": False}
     settings.configure(**values)
     django.setup()
@@ -97,16 +125,37 @@ def run_on_the_database_backend(directory: Path) -> dict[str, Any]:
     from chapters.ch10_django.tasks import analyse_site, send_registration_email
 
     call_command("migrate", verbosity=0)
-    site = Site.objects.create(name="Farm 9", owner_email="dana@example.com", area_km2=250)
-    results = [analyse_site.enqueue(site.pk), send_registration_email.enqueue(site.owner_email, site.name)]
-    waiting = {row.task_path.rsplit(".", 1)[-1]: (row.queue_name, row.status) for row in DBTaskResult.objects.all()}
-    call_command("db_worker", queue_name="*", batch=True, startup_delay=False, reload=False, verbosity=0)
+    site = Site.objects.create(
+        name="Farm 9", owner_email="dana@example.com", area_km2=250
+    )
+    results = [
+        analyse_site.enqueue(site.pk),
+        send_registration_email.enqueue(site.owner_email, site.name),
+    ]
+    waiting = {
+        row.task_path.rsplit(".", 1)[-1]: (row.queue_name, row.status)
+        for row in DBTaskResult.objects.all()
+    }
+    call_command(
+        "db_worker",
+        queue_name="*",
+        batch=True,
+        startup_delay=False,
+        reload=False,
+        verbosity=0,
+    )
     site.refresh_from_db()
     return {
-        "backend": type(task_backends["default"]).__module__ + "." + type(task_backends["default"]).__name__,
+        "backend": type(task_backends["default"]).__module__
+        + "."
+        + type(task_backends["default"]).__name__,
         "waiting_before_the_worker": waiting,
-        "after_the_worker": {r.task.name: r.task.get_result(r.id).status.name for r in results},
-        "return_values": {r.task.name: r.task.get_result(r.id).return_value for r in results},
+        "after_the_worker": {
+            r.task.name: r.task.get_result(r.id).status.name for r in results
+        },
+        "return_values": {
+            r.task.name: r.task.get_result(r.id).return_value for r in results
+        },
         "emails": [message.subject for message in mail.outbox],
         "site_risk": site.risk,
     }

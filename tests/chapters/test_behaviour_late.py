@@ -77,12 +77,20 @@ def test_once_idle_the_counts_equal_the_workload(chapter: Chapter) -> None:
 
 # --8<-- [start:no-lost-update]
 @pytest.mark.feature("stats", "snapshot")
-def test_no_preemption_of_a_finishing_worker_loses_a_count_or_tears_a_snapshot(chapter: Chapter) -> None:
+def test_no_preemption_of_a_finishing_worker_loses_a_count_or_tears_a_snapshot(
+    chapter: Chapter,
+) -> None:
     verdict = two_workers_finish(chapter.module.WorkerPool)
-    assert verdict.explored >= 10, "the exploration did not step through the counting code"
-    assert verdict.lost_updates == [], f"a count was lost when worker 0 was preempted at {verdict.lost_updates}"
-    assert verdict.torn_snapshots == [], f"a snapshot broke the invariant at {verdict.torn_snapshots}"
-# --8<-- [end:no-lost-update]
+    assert verdict.explored >= 10, (
+        "the exploration did not step through the counting code"
+    )
+    assert verdict.lost_updates == [], (
+        f"a count was lost when worker 0 was preempted at {verdict.lost_updates}"
+    )
+    assert verdict.torn_snapshots == [], (
+        f"a snapshot broke the invariant at {verdict.torn_snapshots}"
+    )
+    # --8<-- [end:no-lost-update]
 
 
 @pytest.mark.feature("stats", "snapshot")

@@ -1,4 +1,5 @@
-"""Chapter 3: a pool. Three things chapter 2's worker got wrong, each shown failing there and fixed here.
+"""Chapter 3: a pool. Three things chapter 2's worker got wrong, each shown failing
+there and fixed here.
 
 * a non-callable was accepted by ``submit`` and failed later, in the worker;
 * ``join()`` (``queue.Queue.join``) cannot time out;
@@ -21,7 +22,8 @@ from .support import DEADLOCK, IMPOSSIBLE, Gate, unique
 
 # --8<-- [start:verdict]
 def refuses_a_non_callable_at_the_caller(runner: Worker | WorkerPool) -> bool:
-    """True if ``submit(42)`` raises in the caller; False if it is accepted (and fails later, in the worker)."""
+    """True if ``submit(42)`` raises in the caller; False if it is accepted (and fails
+    later, in the worker)."""
     try:
         runner.submit(42)
     except TypeError:
@@ -30,14 +32,18 @@ def refuses_a_non_callable_at_the_caller(runner: Worker | WorkerPool) -> bool:
     runner.submit(done.set)
     assert done.wait(DEADLOCK)
     return False
-# --8<-- [end:verdict]
+    # --8<-- [end:verdict]
 
 
-def test_chapter_2_accepts_a_non_callable_and_the_worker_finds_out(caplog: pytest.LogCaptureFixture) -> None:
+def test_chapter_2_accepts_a_non_callable_and_the_worker_finds_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.ERROR, logger="dualqueue"):
         assert refuses_a_non_callable_at_the_caller(Worker(unique())) is False
     failures = [r.exc_info[1] for r in caplog.records if r.exc_info]
-    assert len(failures) == 1 and isinstance(failures[0], TypeError), "the worker did not find the bad task"
+    assert len(failures) == 1 and isinstance(failures[0], TypeError), (
+        "the worker did not find the bad task"
+    )
     assert "not callable" in str(failures[0])
 
 
@@ -45,8 +51,11 @@ def test_the_pool_refuses_a_non_callable_at_the_caller() -> None:
     assert refuses_a_non_callable_at_the_caller(WorkerPool(unique(), workers=2)) is True
 
 
-def runs_tasks_side_by_side(runner: Worker | WorkerPool, n: int, timeout: float) -> bool:
-    """True if ``n`` tasks can run at the same time: each waits at a Barrier of ``n`` parties."""
+def runs_tasks_side_by_side(
+    runner: Worker | WorkerPool, n: int, timeout: float
+) -> bool:
+    """True if ``n`` tasks can run at the same time: each waits at a Barrier of ``n``
+    parties."""
     together = threading.Barrier(n, timeout=timeout)
     passed: list[int] = []
     finished = threading.Semaphore(0)
@@ -73,7 +82,12 @@ def test_one_worker_cannot_run_two_analyses_at_once() -> None:
 
 @pytest.mark.parametrize("workers", [2, 4])
 def test_a_pool_of_n_runs_n_analyses_at_once(workers: int) -> None:
-    assert runs_tasks_side_by_side(WorkerPool(unique(), workers=workers), workers, timeout=DEADLOCK) is True
+    assert (
+        runs_tasks_side_by_side(
+            WorkerPool(unique(), workers=workers), workers, timeout=DEADLOCK
+        )
+        is True
+    )
 
 
 # --8<-- [start:join-tests]
@@ -104,11 +118,13 @@ def test_the_pool_join_returns_false_at_its_timeout_and_true_once_idle() -> None
     finally:
         gate.open()
     assert pool.join(timeout=DEADLOCK) is True
-# --8<-- [end:join-tests]
+    # --8<-- [end:join-tests]
 
 
 def test_the_demo_shows_capacity_bad_input_and_a_bounded_join() -> None:
     lines: list[str] = []
     result = demo.main(print=lambda *a: lines.append(" ".join(map(str, a))))
-    assert result["join_while_blocked"] is False and result["join_after_release"] is True
+    assert (
+        result["join_while_blocked"] is False and result["join_after_release"] is True
+    )
     assert sum("refused at the caller" in line for line in lines) == 2

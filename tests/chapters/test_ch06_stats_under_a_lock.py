@@ -19,8 +19,17 @@ import threading
 from pathlib import Path
 
 import chapters.ch06_stats_under_a_lock
-from chapters.ch06_stats_under_a_lock import NaiveStatsPool, TaskSystem, WorkerPool, demo
-from chapters.ch06_stats_under_a_lock.experiment import consistent, hammer, two_workers_finish
+from chapters.ch06_stats_under_a_lock import (
+    NaiveStatsPool,
+    TaskSystem,
+    WorkerPool,
+    demo,
+)
+from chapters.ch06_stats_under_a_lock.experiment import (
+    consistent,
+    hammer,
+    two_workers_finish,
+)
 from chapters.ch06_stats_under_a_lock.interleave import preemptions
 
 from .support import DEADLOCK, Gate, boom, unique
@@ -31,20 +40,28 @@ ROOT = Path(__file__).resolve().parents[2]
 # --8<-- [start:verdicts]
 def test_preempting_the_naive_count_loses_an_update_and_tears_a_snapshot() -> None:
     verdict = two_workers_finish(NaiveStatsPool)
-    assert any("STORE_ATTR succeeded" in where for where in verdict.lost_updates), verdict
+    assert any("STORE_ATTR succeeded" in where for where in verdict.lost_updates), (
+        verdict
+    )
     assert any("STORE_ATTR running" in where for where in verdict.lost_updates), verdict
-    assert verdict.torn_snapshots, "no snapshot taken between the two counter updates broke the invariant"
+    assert verdict.torn_snapshots, (
+        "no snapshot taken between the two counter updates broke the invariant"
+    )
 
 
 def test_under_the_mutex_no_preemption_loses_an_update_or_tears_a_snapshot() -> None:
     verdict = two_workers_finish(WorkerPool)
-    assert verdict.explored >= 20, "the exploration did not step through the counting code"
+    assert verdict.explored >= 20, (
+        "the exploration did not step through the counting code"
+    )
     assert verdict.lost_updates == [] and verdict.torn_snapshots == [], verdict
-    assert verdict.waited > 0, "worker 0 never held the mutex while stopped: the counting is not under it"
-# --8<-- [end:verdicts]
+    assert verdict.waited > 0, (
+        "worker 0 never held the mutex while stopped: the counting is not under it"
+    )
+    # --8<-- [end:verdicts]
 
 
-def test_the_failure_path_loses_a_failed_count_without_the_mutex_and_not_with_it() -> None:
+def test_the_failure_path_loses_a_count_without_the_mutex_and_not_with_it() -> None:
     def lost_failures(pool_class: type[WorkerPool]) -> list[str]:
         def two_running() -> WorkerPool:
             pool = pool_class(unique(), workers=2)
@@ -53,35 +70,59 @@ def test_the_failure_path_loses_a_failed_count_without_the_mutex_and_not_with_it
             return pool
 
         def fail(slot: int):
-            return lambda pool: pool._task_failed(slot, (boom, (), {}, 0.0), RuntimeError("boom"))
+            return lambda pool: pool._task_failed(
+                slot, (boom, (), {}, 0.0), RuntimeError("boom")
+            )
 
         explored = preemptions(
-            two_running, fail(0), fail(1), pool_class._task_failed.__code__, lambda pool: pool._mutex.locked()
+            two_running,
+            fail(0),
+            fail(1),
+            pool_class._task_failed.__code__,
+            lambda pool: pool._mutex.locked(),
         )
         assert explored
-        return [p.where for p in explored if (p.subject._stats.failed, p.subject._stats.running) != (2, 0)]
+        return [
+            p.where
+            for p in explored
+            if (p.subject._stats.failed, p.subject._stats.running) != (2, 0)
+        ]
 
     logger = logging.getLogger("dualqueue")
-    disabled, logger.disabled = logger.disabled, True  # a hundred tracebacks say nothing here
+    disabled, logger.disabled = (
+        logger.disabled,
+        True,
+    )  # a hundred tracebacks say nothing here
     try:
-        assert any("STORE_ATTR failed" in where for where in lost_failures(NaiveStatsPool))
+        assert any(
+            "STORE_ATTR failed" in where for where in lost_failures(NaiveStatsPool)
+        )
         assert lost_failures(WorkerPool) == []
     finally:
         logger.disabled = disabled
 
 
-def test_a_dpor_explorer_agrees_the_naive_count_loses_updates_and_the_locked_one_does_not() -> None:
+def test_dpor_agrees_the_naive_count_loses_updates_the_locked_one_does_not() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.chapters.dpor_chapters"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tests.chapters.dpor_chapters"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    verdicts = {record["pool"]: record for record in map(json.loads, out.stdout.splitlines())}
+    verdicts = {
+        record["pool"]: record for record in map(json.loads, out.stdout.splitlines())
+    }
     assert verdicts["WorkerPool"]["holds"] and verdicts["WorkerPool"]["explored"] >= 2
-    assert not verdicts["NaiveStatsPool"]["holds"], "DPOR missed the lost update of += without a lock"
+    assert not verdicts["NaiveStatsPool"]["holds"], (
+        "DPOR missed the lost update of += without a lock"
+    )
 
 
 def test_the_locked_pool_never_loses_a_count_under_stress() -> None:
-    # The stress test is the right check in this direction only: on CPython 3.11 it finds
+    # The stress test is the right check in this direction only: on CPython 3.11 it
+    # finds
     # nothing wrong with NaiveStatsPool either, which is the chapter's point.
     assert hammer(WorkerPool, tasks=5_000) == 0
 
@@ -101,18 +142,25 @@ def test_every_snapshot_while_tasks_run_fail_and_queue_is_consistent() -> None:
         gate.open()
     site, general = picture["pools"]["site"], picture["pools"]["general"]
     assert (site["submitted"], site["queued"], site["running"]) == (5, 2, 3)
-    assert (general["submitted"], general["failed"], general["error_rate"]) == (4, 4, 1.0)
+    assert (general["submitted"], general["failed"], general["error_rate"]) == (
+        4,
+        4,
+        1.0,
+    )
     assert all(consistent(pool) for pool in picture["pools"].values())
     assert tasks.join(DEADLOCK)
     assert tasks.snapshot()["pools"]["site"]["succeeded"] == 5
 
 
-def test_last_error_is_the_first_line_of_the_message_never_a_traceback_or_an_argument() -> None:
+def test_last_error_is_the_first_message_line_never_a_traceback_or_argument() -> None:
     pool = WorkerPool(unique(), workers=1)
     secret = "user-4242@example.com"
 
     def send_reset_email(address: str) -> None:
-        raise ConnectionError("421 service not available\n  File 'smtplib.py', line 398, in getreply\n" + "x" * 500)
+        raise ConnectionError(
+            "421 service not available\n  File 'smtplib.py', line 398, in getreply\n"
+            + "x" * 500
+        )
 
     pool.submit(send_reset_email, secret)
     assert pool.join(DEADLOCK)
@@ -133,11 +181,15 @@ def test_a_snapshot_starts_no_worker() -> None:
     name = unique()
     pool = WorkerPool(name, workers=2)
     assert pool.snapshot()["started"] is False and pool.snapshot()["alive_workers"] == 0
-    assert not [t for t in threading.enumerate() if t.name.startswith(f"dualqueue-{name}-")]
+    assert not [
+        t for t in threading.enumerate() if t.name.startswith(f"dualqueue-{name}-")
+    ]
 
 
 def test_the_package_docstring_session_runs() -> None:
-    failures, tried = doctest.testmod(chapters.ch06_stats_under_a_lock, raise_on_error=False)
+    failures, tried = doctest.testmod(
+        chapters.ch06_stats_under_a_lock, raise_on_error=False
+    )
     assert tried > 0 and failures == 0
 
 

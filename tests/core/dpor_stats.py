@@ -37,11 +37,14 @@ def lost_update(cls: type[WorkerPool]) -> frontrun.InterleavingResult:
     """Two workers finish at once: both completions must be counted."""
     return frontrun.explore(
         setup=lambda: two_running(cls),
-        workers=[lambda pool: pool._task_succeeded(0), lambda pool: pool._task_succeeded(1)],
+        workers=[
+            lambda pool: pool._task_succeeded(0),
+            lambda pool: pool._task_succeeded(1),
+        ],
         invariant=lambda pool: pool._stats.succeeded == 2 and pool._stats.running == 0,
         trace_packages=TRACED,
     )
-# --8<-- [end:lost-update]
+    # --8<-- [end:lost-update]
 
 
 def main() -> int:

@@ -29,7 +29,9 @@ def lines_of(code: CodeType) -> list[int]:
 
 
 # --8<-- [start:pause-at]
-def pause_at(code: CodeType, line: int, paused: threading.Event, resume: threading.Event) -> Callable[..., Any]:
+def pause_at(
+    code: CodeType, line: int, paused: threading.Event, resume: threading.Event
+) -> Callable[..., Any]:
     def local(frame: FrameType, event: str, arg: object) -> Any:
         if event == "line" and frame.f_lineno == line:
             paused.set()
@@ -40,7 +42,7 @@ def pause_at(code: CodeType, line: int, paused: threading.Event, resume: threadi
         return local if frame.f_code is code else None
 
     return tracer
-# --8<-- [end:pause-at]
+    # --8<-- [end:pause-at]
 
 
 def _traced(tracer: Callable[..., Any], call: Callable[[WorkerPool], object], pool: WorkerPool,
@@ -60,9 +62,12 @@ def consistent(snapshot: dict[str, Any]) -> bool:
 
 # --8<-- [start:between-the-lines]
 def snapshots_between_the_lines(
-    make_pool: Callable[[], WorkerPool], method: str, call: Callable[[WorkerPool], object]
+    make_pool: Callable[[], WorkerPool],
+    method: str,
+    call: Callable[[WorkerPool], object],
 ) -> list[tuple[int, dict[str, Any]]]:
-    """Run ``call(pool)`` once per line of ``pool.<method>``, snapshotting before that line.
+    """Run ``call(pool)`` once per line of ``pool.<method>``, snapshotting before that
+    line.
 
     Returns the snapshots that could be taken (line, snapshot); lines where the
     mutex was held yield none, because no reader could have looked then.
@@ -71,9 +76,16 @@ def snapshots_between_the_lines(
     taken = []
     for line in lines_of(code):
         pool = make_pool()
-        paused, resume, finished = threading.Event(), threading.Event(), threading.Event()
+        paused, resume, finished = (
+            threading.Event(),
+            threading.Event(),
+            threading.Event(),
+        )
 
-        thread = threading.Thread(target=_traced, args=(pause_at(code, line, paused, resume), call, pool, finished))
+        thread = threading.Thread(
+            target=_traced,
+            args=(pause_at(code, line, paused, resume), call, pool, finished),
+        )
         thread.start()
         while not (paused.is_set() or finished.is_set()):
             paused.wait(0.01)
@@ -83,7 +95,7 @@ def snapshots_between_the_lines(
         thread.join(DEADLOCK)
         assert not thread.is_alive(), f"the paused call at line {line} never finished"
     return taken
-# --8<-- [end:between-the-lines]
+    # --8<-- [end:between-the-lines]
 
 
 def dis_line(code: CodeType, line: int) -> str:

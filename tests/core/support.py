@@ -11,7 +11,8 @@ DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
 
 
 class Gate:
-    """Tasks that block until the test opens the gate, and a count of how many are inside."""
+    """Tasks that block until the test opens the gate, and a count of how many are
+    inside."""
 
     def __init__(self) -> None:
         self._open = threading.Event()
@@ -28,7 +29,7 @@ class Gate:
 
     def wait_until_entered(self, n: int, timeout: float = DEADLOCK) -> bool:
         return wait_for(lambda: self.entered >= n, timeout)
-# --8<-- [end:gate]
+        # --8<-- [end:gate]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:

@@ -100,12 +100,18 @@ def test_a_retry_waits_on_the_clock_without_holding_a_worker_then_succeeds() -> 
     snap = pool.snapshot()
     assert (snap["queued"], snap["running"], snap["retried"]) == (1, 0, 1)
     clock.advance(30)
-    assert wait_for(lambda: pool.snapshot()["retrying"] == 1 and pool.snapshot()["retried"] == 2)
+    assert wait_for(
+        lambda: pool.snapshot()["retrying"] == 1 and pool.snapshot()["retried"] == 2
+    )
     clock.advance(60)
     assert pool.join(DEADLOCK)
     snap = pool.snapshot()
-    assert attempts == [7, 7, 7] and (snap["succeeded"], snap["failed"], snap["retried"]) == (2, 0, 2)
-# --8<-- [end:retry-on-the-clock]
+    assert attempts == [7, 7, 7] and (
+        snap["succeeded"],
+        snap["failed"],
+        snap["retried"],
+    ) == (2, 0, 2)
+    # --8<-- [end:retry-on-the-clock]
 
 
 def test_a_task_that_fails_for_the_last_time_becomes_a_dead_letter_in_a_bounded_ring() -> None:

@@ -28,14 +28,18 @@ waits = st.integers(min_value=1, max_value=20)
 
 
 # --8<-- [start:burst-model]
-def expected_runs(times: list[float], wait: float, max_wait: float | None) -> list[tuple[float, list[int]]]:
+def expected_runs(
+    times: list[float], wait: float, max_wait: float | None
+) -> list[tuple[float, list[int]]]:
     """The model: (run time, items) for each burst of triggers at ``times``."""
     runs: list[tuple[float, list[int]]] = []
     first = last = None
     items: list[int] = []
     for i, t in enumerate(times):
         if items:
-            due = last + wait if max_wait is None else min(last + wait, first + max_wait)
+            due = (
+                last + wait if max_wait is None else min(last + wait, first + max_wait)
+            )
             if t >= due:  # the window closed before this trigger: the burst ran
                 runs.append((due, items))
                 items = []
@@ -46,15 +50,23 @@ def expected_runs(times: list[float], wait: float, max_wait: float | None) -> li
     due = last + wait if max_wait is None else min(last + wait, first + max_wait)
     runs.append((due, items))
     return runs
-# --8<-- [end:burst-model]
+    # --8<-- [end:burst-model]
 
 
 # --8<-- [start:debounce-property]
-def observed_runs(make, gap_list: list[int], wait: float, max_wait: float | None) -> list[tuple[float, list[int]]]:
-    """Drive a debouncer on a fake clock: trigger item i after gap i, then let everything settle."""
+def observed_runs(
+    make, gap_list: list[int], wait: float, max_wait: float | None
+) -> list[tuple[float, list[int]]]:
+    """Drive a debouncer on a fake clock: trigger item i after gap i, then let everything
+    settle."""
     clock = FakeClock()
     runs: list[tuple[float, list[int]]] = []
-    debouncer = make(lambda batch: runs.append((clock.now(), list(batch))), wait=wait, max_wait=max_wait, clock=clock)
+    debouncer = make(
+        lambda batch: runs.append((clock.now(), list(batch))),
+        wait=wait,
+        max_wait=max_wait,
+        clock=clock,
+    )
     for i, gap in enumerate(gap_list):
         clock.advance(gap)
         debouncer.trigger(i)
@@ -63,21 +75,29 @@ def observed_runs(make, gap_list: list[int], wait: float, max_wait: float | None
     return runs
 
 
-def check_runs_are_the_bursts(make, gap_list: list[int], wait: int, max_wait: int | None) -> None:
+def check_runs_are_the_bursts(
+    make, gap_list: list[int], wait: int, max_wait: int | None
+) -> None:
     times = [float(sum(gap_list[: i + 1])) for i in range(len(gap_list))]
     runs = observed_runs(make, gap_list, wait, max_wait)
-    assert runs == expected_runs(times, wait, max_wait), f"triggers at {times}, wait={wait}, max_wait={max_wait}"
+    assert runs == expected_runs(times, wait, max_wait), (
+        f"triggers at {times}, wait={wait}, max_wait={max_wait}"
+    )
     delivered = [item for _, batch in runs for item in batch]
-    assert delivered == list(range(len(gap_list))), "an item was lost, duplicated or reordered"
+    assert delivered == list(range(len(gap_list))), (
+        "an item was lost, duplicated or reordered"
+    )
     if max_wait is not None:
         for run_at, batch in runs:
-            assert run_at - times[batch[0]] <= max_wait, "an item waited longer than max_wait"
+            assert run_at - times[batch[0]] <= max_wait, (
+                "an item waited longer than max_wait"
+            )
 
 
 @given(gap_list=gaps, wait=waits)
 def test_runs_are_exactly_the_bursts(gap_list: list[int], wait: int) -> None:
     check_runs_are_the_bursts(Debouncer, gap_list, wait, None)
-# --8<-- [end:debounce-property]
+    # --8<-- [end:debounce-property]
 
 
 @given(gap_list=gaps, wait=waits, extra=st.integers(min_value=0, max_value=30))
@@ -94,7 +114,7 @@ def test_the_burst_property_catches_a_window_that_does_not_restart() -> None:
 
     with pytest.raises(AssertionError):
         fixed_window_property()
-# --8<-- [end:catches-fixed-window]
+        # --8<-- [end:catches-fixed-window]
 
 
 # Single flight: a run in progress on a pool worker, triggers during it.
@@ -103,9 +123,12 @@ during = st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=12
 
 # --8<-- [start:single-flight-property]
 def check_single_flight(make, before: int, during_gaps: list[int]) -> None:
-    """Triggers during a run: exactly one follow-up run gets them all; runs never overlap."""
+    """Triggers during a run: exactly one follow-up run gets them all; runs never
+    overlap."""
     clock = FakeClock()
-    pool = WorkerPool("index", workers=4, clock=clock)  # 4 workers: overlap would be possible
+    pool = WorkerPool(
+        "index", workers=4, clock=clock
+    )  # 4 workers: overlap would be possible
     gate = Gate()
     batches: list[list[int]] = []
     in_flight = 0
@@ -143,11 +166,15 @@ def check_single_flight(make, before: int, during_gaps: list[int]) -> None:
         pool.shutdown(DEADLOCK)
     total = before + len(during_gaps)
     delivered = [item for batch in batches for item in batch]
-    assert delivered == list(range(total)), f"delivered {delivered}, expected items 0..{total - 1} once each in order"
+    assert delivered == list(range(total)), (
+        f"delivered {delivered}, expected items 0..{total - 1} once each in order"
+    )
     assert max_in_flight == 1, "two runs overlapped"
     expected_runs = (1 if before else 0) + (1 if during_gaps else 0)
-    assert len(batches) == expected_runs, f"{len(batches)} runs, expected {expected_runs}"
-# --8<-- [end:single-flight-property]
+    assert len(batches) == expected_runs, (
+        f"{len(batches)} runs, expected {expected_runs}"
+    )
+    # --8<-- [end:single-flight-property]
 
 
 @given(before=st.integers(min_value=1, max_value=5), during_gaps=during)
@@ -180,12 +207,18 @@ def test_the_real_clock_groups_bursts_like_the_fake_one(gap_list: list[int]) -> 
     wait = 10  # model seconds; real window 0.1 s
     times = [float(sum(gap_list[: i + 1])) for i in range(len(gap_list))]
     expected = [batch for _, batch in expected_runs(times, wait, None)]
-    assert [batch for _, batch in observed_runs(Debouncer, gap_list, wait, None)] == expected
+    assert [
+        batch for _, batch in observed_runs(Debouncer, gap_list, wait, None)
+    ] == expected
 
     clock = SystemClock()
     runs: list[list[int]] = []
     done = threading.Event()
-    debouncer = Debouncer(lambda batch: (runs.append(list(batch)), done.set()), wait=wait * UNIT, clock=clock)
+    debouncer = Debouncer(
+        lambda batch: (runs.append(list(batch)), done.set()),
+        wait=wait * UNIT,
+        clock=clock,
+    )
     for i, gap in enumerate(gap_list):
         time.sleep(gap * UNIT)
         debouncer.trigger(i)
@@ -193,5 +226,7 @@ def test_the_real_clock_groups_bursts_like_the_fake_one(gap_list: list[int]) -> 
     while debouncer.pending or debouncer.running:
         assert time.monotonic() < deadline, "the real-clock debouncer never settled"
         time.sleep(UNIT)
-    assert runs == expected, f"real clock grouped {runs}, the model says {expected} (gaps {gap_list})"
-# --8<-- [end:real-clock]
+    assert runs == expected, (
+        f"real clock grouped {runs}, the model says {expected} (gaps {gap_list})"
+    )
+    # --8<-- [end:real-clock]

@@ -28,8 +28,11 @@ site_workloads = st.lists(site_kinds, min_size=0, max_size=40)
 
 
 # --8<-- [start:isolation-property]
-def check_general_runs_beside_any_site_workload(make_system, site_work: list[str], n_general: int) -> None:
-    """Every general task runs, on a general worker, while the site workload holds the site pool."""
+def check_general_runs_beside_any_site_workload(
+    make_system, site_work: list[str], n_general: int
+) -> None:
+    """Every general task runs, on a general worker, while the site workload holds the
+    site pool."""
     tasks = make_system(general=2, site=SITE_WORKERS)
     gate = Gate()
     threads: dict[str, set[int]] = {"general": set(), "site": set()}
@@ -40,23 +43,33 @@ def check_general_runs_beside_any_site_workload(make_system, site_work: list[str
             with record:
                 threads[pool].add(threading.get_ident())
             work()
+
         return task
 
     try:
         for kind in site_work:
-            tasks.submit("site", on("site", {"block": gate.task, "raise": boom, "ok": lambda: None}[kind]))
+            tasks.submit(
+                "site",
+                on(
+                    "site",
+                    {"block": gate.task, "raise": boom, "ok": lambda: None}[kind],
+                ),
+            )
         for _ in range(n_general):
             tasks.submit("general", on("general", lambda: None))
         assert tasks["general"].join(timeout=support.DEADLOCK), (
-            f"general tasks did not all run while the site pool held {site_work.count('block')} blocked tasks"
+            "general tasks did not all run while the site pool held"
+            f" {site_work.count('block')} blocked tasks"
         )
         gate.open()
         assert tasks.join(timeout=support.DEADLOCK)
-        assert threads["general"].isdisjoint(threads["site"]), "a worker ran both general and site tasks"
+        assert threads["general"].isdisjoint(threads["site"]), (
+            "a worker ran both general and site tasks"
+        )
     finally:
         gate.open()
         tasks.shutdown(timeout=DEADLOCK)
-# --8<-- [end:isolation-property]
+        # --8<-- [end:isolation-property]
 
 
 @given(site_work=site_workloads, n_general=st.integers(min_value=1, max_value=8))
@@ -73,7 +86,9 @@ def test_isolation_property_catches_a_single_shared_queue() -> None:
     @given(site_work=site_workloads, n_general=st.integers(min_value=1, max_value=8))
     @settings(max_examples=200, phases=[Phase.generate], database=None)
     def shared_queue_property(site_work: list[str], n_general: int) -> None:
-        check_general_runs_beside_any_site_workload(SharedPoolSystem, site_work, n_general)
+        check_general_runs_beside_any_site_workload(
+            SharedPoolSystem, site_work, n_general
+        )
 
     with short_deadlock_timeout(), pytest.raises(AssertionError):
         shared_queue_property()
@@ -81,8 +96,13 @@ def test_isolation_property_catches_a_single_shared_queue() -> None:
 
 def test_a_shared_queue_starves_general_tasks_behind_blocked_site_tasks() -> None:
     # The catch above may come from either check; this pins the starvation itself.
-    with short_deadlock_timeout(), pytest.raises(AssertionError, match="did not all run"):
-        check_general_runs_beside_any_site_workload(SharedPoolSystem, ["block"] * 12, n_general=1)
+    with (
+        short_deadlock_timeout(),
+        pytest.raises(AssertionError, match="did not all run"),
+    ):
+        check_general_runs_beside_any_site_workload(
+            SharedPoolSystem, ["block"] * 12, n_general=1
+        )
 
 
 @contextlib.contextmanager
@@ -93,12 +113,13 @@ def short_deadlock_timeout():
         yield
     finally:
         support.DEADLOCK = original
-# --8<-- [end:catches-shared-queue]
+        # --8<-- [end:catches-shared-queue]
 
 
 # --8<-- [start:saturation-property]
 def check_full_site_pool_never_refuses_general(make_system, backlog: int) -> None:
-    """With the site pool's workers blocked and its bounded queue full, general submits succeed."""
+    """With the site pool's workers blocked and its bounded queue full, general submits
+    succeed."""
     tasks = make_system(
         general=WorkerPool("general", workers=2, maxsize=backlog),
         site=WorkerPool("site", workers=SITE_WORKERS, maxsize=backlog),
@@ -106,10 +127,14 @@ def check_full_site_pool_never_refuses_general(make_system, backlog: int) -> Non
     gate = Gate()
     done = threading.Event()
     try:
-        for n in range(1, SITE_WORKERS + 1):  # one at a time, so no task waits while a worker idles
+        for n in range(
+            1, SITE_WORKERS + 1
+        ):  # one at a time, so no task waits while a worker idles
             tasks.submit("site", gate.task)
             assert gate.wait_until_entered(n)
-        for _ in range(10 * backlog + 100):  # then fill the queue until the site pool refuses
+        for _ in range(
+            10 * backlog + 100
+        ):  # then fill the queue until the site pool refuses
             try:
                 tasks.submit("site", gate.task)
             except QueueFullError:
@@ -117,11 +142,13 @@ def check_full_site_pool_never_refuses_general(make_system, backlog: int) -> Non
         else:
             raise AssertionError("the bounded site queue never refused a task")
         tasks.submit("general", done.set)  # must neither block nor raise
-        assert done.wait(DEADLOCK), "the general task did not run while the site pool was full"
+        assert done.wait(DEADLOCK), (
+            "the general task did not run while the site pool was full"
+        )
     finally:
         gate.open()
         tasks.shutdown(timeout=DEADLOCK)
-# --8<-- [end:saturation-property]
+        # --8<-- [end:saturation-property]
 
 
 @given(backlog=st.integers(min_value=1, max_value=50))

@@ -32,7 +32,9 @@ kinds = st.sampled_from(["ok", "raise", "hang"])
 
 
 # --8<-- [start:shutdown-property]
-def check_shutdown_accounts_for_everything(cls: type[WorkerPool], workload: list[str], workers: int) -> None:
+def check_shutdown_accounts_for_everything(
+    cls: type[WorkerPool], workload: list[str], workers: int
+) -> None:
     pool = cls("drain", workers=workers)
     hung = Gate()
     run = {"ok": lambda: None, "raise": boom, "hang": hung.task}
@@ -43,17 +45,23 @@ def check_shutdown_accounts_for_everything(cls: type[WorkerPool], workload: list
         after = pool.snapshot()
         outstanding = report.queued + report.running
         accounted = report.finished + len(report.dropped) + len(report.still_running)
-        assert accounted == outstanding, f"{report} accounts for {accounted} of {outstanding} tasks"
-        assert after["dropped"] == len(report.dropped), "the pool's dropped counter disagrees with the report"
+        assert accounted == outstanding, (
+            f"{report} accounts for {accounted} of {outstanding} tasks"
+        )
+        assert after["dropped"] == len(report.dropped), (
+            "the pool's dropped counter disagrees with the report"
+        )
         assert consistent(after), f"inconsistent snapshot after shutdown: {after}"
         assert after["submitted"] == len(workload)
         with pytest.raises(PoolClosedError):
             pool.submit(lambda: None)
         second = pool.shutdown(timeout=0.05)
-        assert not second.dropped, "a second shutdown dropped tasks the first had already accounted for"
+        assert not second.dropped, (
+            "a second shutdown dropped tasks the first had already accounted for"
+        )
     finally:
         hung.open()
-# --8<-- [end:shutdown-property]
+        # --8<-- [end:shutdown-property]
 
 
 @given(workload=st.lists(kinds, max_size=30), workers=st.integers(min_value=1, max_value=3))
@@ -130,7 +138,10 @@ for i in range(20):
 def run_script(source: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(source), *args],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
 
 
@@ -151,7 +162,7 @@ def test_a_task_that_never_returns_cannot_hold_the_process_open(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "still running ['threading.Event.wait']" in result.stderr, result.stderr
     assert len(out.read_text().split()) == 20
-# --8<-- [end:exit-drain]
+    # --8<-- [end:exit-drain]
 
 
 def test_the_exit_drain_does_not_wait_again_for_what_a_shutdown_left_running(tmp_path: Path) -> None:
@@ -269,7 +280,16 @@ def check_child_has_fresh_working_pools(cls: type[WorkerPool]) -> int:
             ran: list[int] = []
             pool.submit(ran.append, 1)
             ok = pool.join(timeout=5)
-            status = 0 if (ok and ran == [1] and fresh["submitted"] == 0 and fresh["queued"] == 0) else 3
+            status = (
+                0
+                if (
+                    ok
+                    and ran == [1]
+                    and fresh["submitted"] == 0
+                    and fresh["queued"] == 0
+                )
+                else 3
+            )
         finally:
             os._exit(status)
     try:
@@ -287,7 +307,7 @@ def check_child_has_fresh_working_pools(cls: type[WorkerPool]) -> int:
         gate.open()
         assert pool.join(DEADLOCK), "the parent's pool stopped working after the fork"
         pool.shutdown(DEADLOCK)
-# --8<-- [end:fork-property]
+        # --8<-- [end:fork-property]
 
 
 # --8<-- [start:fork-tests]
@@ -300,7 +320,7 @@ def test_a_forked_child_gets_fresh_working_pools() -> None:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_the_fork_property_catches_a_pool_without_a_fork_reset() -> None:
     assert check_child_has_fresh_working_pools(NoForkResetPool) != 0
-# --8<-- [end:fork-tests]
+    # --8<-- [end:fork-tests]
 
 
 def test_wait_for_is_a_bounded_poll() -> None:

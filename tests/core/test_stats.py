@@ -49,7 +49,9 @@ def exiting() -> None:
     workers=st.integers(min_value=1, max_value=4),
 )
 @settings(max_examples=20)
-def test_every_snapshot_is_consistent_under_concurrent_load(producers: list[list[str]], workers: int) -> None:
+def test_every_snapshot_is_consistent_under_concurrent_load(
+    producers: list[list[str]], workers: int
+) -> None:
     pool = WorkerPool("stats", workers=workers)
     run = {"ok": lambda: None, "raise": boom, "exit": exiting}
     snapshots: list[dict] = []
@@ -80,21 +82,29 @@ def test_every_snapshot_is_consistent_under_concurrent_load(producers: list[list
         assert snap["alive_workers"] in (0, workers), "a worker died"
     for before, after in itertools.pairwise(snapshots):
         for total in TOTALS:
-            assert after[total] >= before[total], f"{total} decreased: {before[total]} -> {after[total]}"
+            assert after[total] >= before[total], (
+                f"{total} decreased: {before[total]} -> {after[total]}"
+            )
     kinds = [kind for producer in producers for kind in producer]
     final = snapshots[-1]
     assert (final["submitted"], final["succeeded"], final["failed"]) == (
-        len(kinds), kinds.count("ok"), len(kinds) - kinds.count("ok")
+        len(kinds),
+        kinds.count("ok"),
+        len(kinds) - kinds.count("ok"),
     )
     pool.shutdown(timeout=DEADLOCK)
-# --8<-- [end:stats-property]
+    # --8<-- [end:stats-property]
 
 
 # --8<-- [start:dpor-tests]
 @pytest.fixture(scope="module")
 def dpor_verdicts() -> dict[str, dict]:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.core.dpor_stats"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "tests.core.dpor_stats"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     verdicts = {}
@@ -107,12 +117,18 @@ def dpor_verdicts() -> dict[str, dict]:
 def test_no_lost_update_in_any_interleaving(dpor_verdicts: dict[str, dict]) -> None:
     verdict = dpor_verdicts["WorkerPool"]
     assert verdict["holds"], "DPOR found an interleaving in which the pool lost a count"
-    assert verdict["explored"] >= 2, "the exploration did not interleave the two workers at all"
+    assert verdict["explored"] >= 2, (
+        "the exploration did not interleave the two workers at all"
+    )
 
 
-def test_interleaving_exploration_finds_the_lost_update_of_an_unlocked_counter(dpor_verdicts: dict[str, dict]) -> None:
-    assert not dpor_verdicts["UnlockedStatsPool"]["holds"], "DPOR missed the lost update of += without a lock"
-# --8<-- [end:dpor-tests]
+def test_interleaving_exploration_finds_the_lost_update_of_an_unlocked_counter(
+    dpor_verdicts: dict[str, dict],
+) -> None:
+    assert not dpor_verdicts["UnlockedStatsPool"]["holds"], (
+        "DPOR missed the lost update of += without a lock"
+    )
+    # --8<-- [end:dpor-tests]
 
 
 def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
@@ -127,10 +143,17 @@ def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
     ("method", "call"),
     [
         ("_task_succeeded", lambda pool: pool._task_succeeded(0)),
-        ("_task_failed", lambda pool: pool._task_failed(0, (boom, (), {}, 0.0, 0), RuntimeError("x"))),
+        (
+            "_task_failed",
+            lambda pool: pool._task_failed(
+                0, (boom, (), {}, 0.0, 0), RuntimeError("x")
+            ),
+        ),
     ],
 )
-def test_a_snapshot_between_any_two_lines_of_the_counting_code_is_consistent(method: str, call) -> None:
+def test_a_snapshot_between_any_two_lines_of_the_counting_code_is_consistent(
+    method: str, call
+) -> None:
     taken = snapshots_between_the_lines(lambda: _running_pool(WorkerPool), method, call)
     assert taken, "no line was explored"
     torn = [(line, snap) for line, snap in taken if not consistent(snap)]
@@ -139,7 +162,11 @@ def test_a_snapshot_between_any_two_lines_of_the_counting_code_is_consistent(met
 
 def test_line_exploration_catches_the_torn_snapshot_of_an_unlocked_counter() -> None:
     taken = snapshots_between_the_lines(
-        lambda: _running_pool(UnlockedStatsPool), "_task_succeeded", lambda pool: pool._task_succeeded(0)
+        lambda: _running_pool(UnlockedStatsPool),
+        "_task_succeeded",
+        lambda pool: pool._task_succeeded(0),
     )
-    assert any(not consistent(snap) for _, snap in taken), "no torn snapshot found in the unlocked counter"
-# --8<-- [end:line-tests]
+    assert any(not consistent(snap) for _, snap in taken), (
+        "no torn snapshot found in the unlocked counter"
+    )
+    # --8<-- [end:line-tests]

@@ -420,6 +420,32 @@ def _run_by_exercise_checker(root: Path, relative: str, reached: set[Path]) -> b
     return match["id"] in listed
 
 
+DEMO_OUTPUT = re.compile(r"^docs/chapters/output/(?P<chapter>ch\d\d_[a-z0-9_]+)\.txt$")
+
+
+def _checked_demo_output(root: Path, relative: str, tests: str) -> bool:
+    # A demo's captured output (tools/demo_output.py) counts if its chapter has a demo and a
+    # test module runs the tool's check (tests/docs/test_demo_output.py does, chapter by chapter).
+    match = DEMO_OUTPUT.match(relative)
+    if not match or not (root / "chapters" / match["chapter"] / "demo.py").is_file():
+        return False
+    return any(
+        "demo_output.check" in path.read_text(encoding="utf-8") for path in sorted((root / tests).rglob("test_*.py"))
+    )
+
+
+def _rendered_diagram(root: Path, relative: str, tests: str) -> bool:
+    # A mermaid source under docs/ is drawn by the browser test, which fails on any diagram
+    # that does not become an SVG: it counts when that test exists and checks diagrams.
+    test = root / tests / "docs" / "test_site_in_browser.py"
+    return (
+        relative.startswith("docs/")
+        and relative.endswith(".mmd")
+        and test.is_file()
+        and "div.mermaid" in test.read_text(encoding="utf-8")
+    )
+
+
 def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...] = ("tests/docs",)) -> list[str]:
     """Included files that no test imports, runs or names."""
     found, _ = all_includes(root)
@@ -429,7 +455,11 @@ def unexercised_includes(root: Path, tests: str = "tests", skip: tuple[str, ...]
         path = root / relative
         if not path.is_file():
             continue  # reported by unresolved_includes
-        if _run_by_exercise_checker(root, relative, reached):
+        if (
+            _run_by_exercise_checker(root, relative, reached)
+            or _checked_demo_output(root, relative, tests)
+            or _rendered_diagram(root, relative, tests)
+        ):
             continue
         if path.suffix == ".py":
             if path.resolve() not in reached:

@@ -331,3 +331,26 @@ def test_a_public_name_missing_from_the_api_page_is_reported(tmp_path: Path) -> 
 @pytest.mark.parametrize("name", ["index.md", "reference/api.md", "guides/testing-concurrency.md"])
 def test_the_pages_this_suite_relies_on_exist(name: str) -> None:
     assert (ROOT / "docs" / name).is_file()
+
+
+def test_a_demo_output_counts_only_when_a_test_runs_the_output_check(tmp_path: Path) -> None:
+    files = {
+        "chapters/__init__.py": "",
+        "chapters/ch01_first/__init__.py": "",
+        "chapters/ch01_first/demo.py": "print('hello')\n",
+        "docs/chapters/output/ch01_first.txt": f"{marker('start', 'output')}\nhello\n{marker('end', 'output')}\n",
+        "docs/chapters/output/ch02_no_demo.txt": f"{marker('start', 'output')}\nhi\n{marker('end', 'output')}\n",
+        "tests/__init__.py": "",
+        "tests/test_nothing.py": "def test_it():\n    assert True\n",
+        "docs/index.md": "\n".join(
+            include(f"docs/chapters/output/{name}.txt:output") for name in ("ch01_first", "ch02_no_demo")
+        ),
+    }
+    root = write(tmp_path, files)
+    assert len(checks.unexercised_includes(root)) == 2, "no test runs the output check: neither counts"
+    (root / "tests/test_outputs.py").write_text(
+        "from tools import demo_output\n\ndef test_it():\n    assert not demo_output.check()\n", encoding="utf-8"
+    )
+    assert checks.unexercised_includes(root) == [
+        "docs/chapters/output/ch02_no_demo.txt is included in the docs but no test names it"
+    ]

@@ -5,22 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('owner_email', models.EmailField(max_length=254)),
-                ('area_km2', models.FloatField()),
-                ('analysed_at', models.DateTimeField(blank=True, null=True)),
-                ('risk', models.CharField(blank=True, max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("owner_email", models.EmailField(max_length=254)),
+                ("area_km2", models.FloatField()),
+                ("analysed_at", models.DateTimeField(blank=True, null=True)),
+                ("risk", models.CharField(blank=True, max_length=20)),
             ],
         ),
     ]

@@ -1,0 +1,1 @@
+"""What the book's site serves itself (mermaid, fonts): npm packages and the script that vendors them."""
