@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from demo.settings import *  # noqa: F403
+from dualqueue.django.compat import email_settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="dualqueue-tests-"))
 
@@ -23,7 +24,7 @@ DATABASES = {
     }
 }
 MEDIA_ROOT = _TMP / "media"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+globals().update(email_settings("django.core.mail.backends.locmem.EmailBackend"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: tests only
 GEE_PROJECT = ""  # Earth Engine is always a dry run under test
 GEE_DRY_RUN_SECONDS = 0.0

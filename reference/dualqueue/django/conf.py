@@ -7,6 +7,7 @@ One settings entry configures the adapter::
         "EXIT_TIMEOUT": 25.0,                  # seconds a shutdown may spend draining
         "STATUS_ACCESS": "staff-or-token",     # or "staff", or "token"
         "RESULTS_KEPT": 1000,                  # TaskResults kept per backend alias; None = unbounded
+        "RESULT_STORE": "memory",              # or "database": any process reads results (dualqueue.django.results)
     }
 
 Every key is optional; a missing ``DUALQUEUE`` means the defaults above. Nothing is read at
@@ -37,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "EXIT_TIMEOUT": 25.0,
     "STATUS_ACCESS": "staff-or-token",
     "RESULTS_KEPT": 1000,
+    "RESULT_STORE": "memory",
 }
+RESULT_STORE_CHOICES = ("memory", "database")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class DualqueueSettings:
     exit_timeout: float
     status_access: str
     results_kept: int | None
+    result_store: str = "memory"
 
     @property
     def staff_allowed(self) -> bool:
@@ -98,6 +102,7 @@ def parse(raw: object) -> DualqueueSettings:
         exit_timeout=_exit_timeout(value["EXIT_TIMEOUT"]),
         status_access=_status_access(value["STATUS_ACCESS"]),
         results_kept=_results_kept(value["RESULTS_KEPT"]),
+        result_store=_result_store(value["RESULT_STORE"]),
     )
 
 
@@ -156,4 +161,12 @@ def _results_kept(value: object) -> int | None:
             f'DUALQUEUE["RESULTS_KEPT"] must be an int >= 0 (results kept per backend) or None '
             f"(unbounded); got {value!r}"
         )
+    return value
+
+
+def _result_store(value: object) -> str:
+    if value not in RESULT_STORE_CHOICES:
+        choices = ", ".join(repr(choice) for choice in RESULT_STORE_CHOICES)
+        raise ImproperlyConfigured(f'DUALQUEUE["RESULT_STORE"] must be one of {choices}; got {value!r}')
+    assert isinstance(value, str)
     return value
