@@ -50,7 +50,10 @@ def record_signals() -> Iterator[SignalLog]:
 
 @contextmanager
 def failure_logs(test: TestCase, count: int = 1) -> Iterator[tuple[Any, Any]]:
-    """Expect ``count`` failed tasks: one ERROR each from the framework's logger (``compat.TASKS_LOGGER``: ``django.tasks`` or ``django_tasks``, the result) and ``dualqueue`` (the pool).
+    """Expect ``count`` failed tasks: one ERROR each from the framework and ``dualqueue``.
+
+    The framework's logger is ``compat.TASKS_LOGGER`` (``django.tasks`` or ``django_tasks``: the
+    result); ``dualqueue`` logs the pool's failure.
 
     The pool logs a failure just after it has counted it, outside its lock, so a ``join()``
     can return before the line is written: wait for the lines before the block ends.

@@ -35,7 +35,10 @@ class SettingsTests(SimpleTestCase):
             ([("POOLS", {"general": 2})], "DUALQUEUE must be a dict, got list"),
             ({"POOL": {"general": 2}}, "unknown key(s) 'POOL' (did you mean 'POOLS'?)"),
             ({"pools": {"general": 2}}, "did you mean 'POOLS'?"),
-            ({"WORKERS": 3}, "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, POOLS, RESULTS_KEPT, RESULT_STORE, STATUS_ACCESS"),
+            (
+                {"WORKERS": 3},
+                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, POOLS, RESULTS_KEPT, RESULT_STORE, STATUS_ACCESS",
+            ),
             ({"POOLS": [2, 10]}, 'DUALQUEUE["POOLS"] must be a non-empty dict of pool name -> worker count'),
             ({"POOLS": {}}, 'DUALQUEUE["POOLS"] must be a non-empty dict'),
             ({"POOLS": {"general": 0}}, """["POOLS"]['general'] must be a positive int (worker threads); got 0"""),
@@ -49,7 +52,7 @@ class SettingsTests(SimpleTestCase):
             ({"STATUS_ACCESS": "public"}, "must be one of 'staff-or-token', 'staff', 'token'; got 'public'"),
             ({"RESULTS_KEPT": -1}, """DUALQUEUE["RESULTS_KEPT"] must be an int >= 0"""),
             ({"RESULTS_KEPT": 10.0}, "or None (unbounded); got 10.0"),
-            ({"RESULT_STORE": "redis"}, """DUALQUEUE["RESULT_STORE"] must be one of 'memory', 'database'; got 'redis'"""),
+            ({"RESULT_STORE": "redis"}, """["RESULT_STORE"] must be one of 'memory', 'database'; got 'redis'"""),
         ]
         for raw, message in cases:
             with self.subTest(raw=raw), self.assertRaisesMessage(ImproperlyConfigured, message):

@@ -146,7 +146,8 @@ def email_settings(backend: str, **options: Any) -> dict[str, Any]:
     """
     unknown = sorted(set(options) - set(_EMAIL_SETTING_NAMES))
     if unknown:
-        raise TypeError(f"email_settings(): unknown option(s) {unknown}; the options are {sorted(_EMAIL_SETTING_NAMES)}")
+        known = sorted(_EMAIL_SETTING_NAMES)
+        raise TypeError(f"email_settings(): unknown option(s) {unknown}; the options are {known}")
     if MAILERS_SETTING:
         return {"MAILERS": {"default": {"BACKEND": backend, "OPTIONS": dict(options)}}}
     return {"EMAIL_BACKEND": backend, **{_EMAIL_SETTING_NAMES[name]: value for name, value in options.items()}}

@@ -37,7 +37,7 @@ class TaskResultRecord(models.Model):
 
     class Meta:
         app_label = "dualqueue"
-        indexes = [
+        indexes = [  # noqa: RUF012
             models.Index(fields=["backend", "id"], name="dualqueue_result_backend_id"),
             models.Index(fields=["status"], name="dualqueue_result_status"),
         ]

@@ -75,7 +75,7 @@ def get_task_system() -> TaskSystem:
 
 
 def result_store(alias: str) -> MemoryResultStore | DatabaseResultStore:
-    """The result store of backend ``alias``, created on first use: ``RESULT_STORE``'s kind, ``RESULTS_KEPT`` its limit."""
+    """The result store of backend ``alias``, created on first use (``RESULT_STORE``, ``RESULTS_KEPT``)."""
     settings = conf.get_settings()
     with _lock:
         store = _stores.get(alias)

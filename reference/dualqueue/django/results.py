@@ -398,7 +398,7 @@ class DatabaseResultStore:
         task: Task[Any, Any] = import_string(row.task_path)
         task = task.using(queue_name=row.queue_name, priority=row.priority, backend=self.alias)
         status = TaskResultStatus(row.status)
-        errors = [TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"]) for e in row.errors]
+        errors = [TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"]) for e in row.errors]  # noqa: E501
         finished_at = row.finished_at
         if status in UNFINISHED and process_alive(row.host, row.pid, row.process_start) is False:
             status = TaskResultStatus.FAILED
@@ -429,7 +429,7 @@ class DatabaseResultStore:
             LostResult(
                 result_id=row.result_id, backend=row.backend, task_path=row.task_path, queue_name=row.queue_name,
                 status=row.status, host=row.host, pid=row.pid, enqueued_at=row.enqueued_at, started_at=row.started_at,
-            )  # fmt: skip
+            )
             for row in _order(unfinished)
             if process_alive(row.host, row.pid, row.process_start) is False
         ]
