@@ -19,9 +19,9 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     from django.core.management import call_command
-
     from dualqueue.django import registry
     from dualqueue.django.compat import TaskResultDoesNotExist, TaskResultStatus, task_backends
+
     from tests.django import tasks
 
     command, args = argv[0], argv[1:]
