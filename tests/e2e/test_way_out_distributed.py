@@ -154,7 +154,8 @@ def test_rq_worker_runs_the_demo_tasks_from_redis(
         site_url, analyses = enqueue_through_the_views(client)
         assert not smtp.received, "an email went out before any worker ran"
         # --8<-- [start:rqworker]
-        argv = ["rqworker", "default", "site", "--job-class", "django_tasks_rq.Job", "--worker-class", "rq.SimpleWorker"]
+        argv = ["rqworker", "default", "site", "--job-class", "django_tasks_rq.Job"]
+        argv += ["--worker-class", "rq.SimpleWorker"]  # runs jobs in its own process, no fork per job
         # --8<-- [end:rqworker]
         # --burst: the worker runs what is queued and exits by itself, so the test waits for its exit.
         log = demo.var_dir / "rqworker.log"
