@@ -29,3 +29,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: t
 GEE_PROJECT = ""  # Earth Engine is always a dry run under test
 GEE_DRY_RUN_SECONDS = 0.0
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The adapter's unit tests look inside the in-memory store; the database store (the demo's) is proved
+# across real processes in tests/django/test_result_store.py and by the framework's tests in tests/conformance.
+DUALQUEUE = {**DUALQUEUE, "RESULT_STORE": "memory"}  # noqa: F405

@@ -152,6 +152,7 @@ DUALQUEUE = {
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
     "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
     "RESULTS_KEPT": 1000,
+    "RESULT_STORE": "database",  # every gunicorn worker reads every result, and they survive a restart
 }
 # --8<-- [end:dualqueue]
 

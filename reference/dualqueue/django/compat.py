@@ -90,6 +90,7 @@ __all__ = [
     "TaskResultDoesNotExist",
     "TaskResultStatus",
     "default_email_backend",
+    "default_email_connection",
     "email_settings",
     "exception_traceback",
     "module_path",
@@ -161,3 +162,12 @@ def default_email_backend() -> str:
         default = settings.MAILERS.get("default", {})
         return str(default.get("BACKEND", "django.core.mail.backends.smtp.EmailBackend"))
     return str(settings.EMAIL_BACKEND)
+
+
+def default_email_connection() -> Any:
+    """An instance of the default email backend: ``mail.mailers.default`` on 6.1, ``get_connection()`` before."""
+    from django.core import mail
+
+    if MAILERS_SETTING:
+        return mail.mailers.default  # type: ignore[attr-defined,unused-ignore]
+    return mail.get_connection()
