@@ -277,20 +277,39 @@ def _time_row(name: str, kind: str, factory: Callable[[], Any], n: int, repeats:
     return {"name": name, "kind": kind, **measured}
 
 
+DJANGO_ROWS = [
+    ("Django Tasks -> DualqueueBackend (memory store)", "dualqueue"),
+    ("Django Tasks -> DualqueueBackend (database store)", "dualqueue"),
+    ("Django ImmediateBackend (runs inline)", "in-process"),
+    ("django-tasks-local ThreadPoolBackend", "in-process"),
+    ("django-tasks-db (SQLite)", "broker"),
+]
+
+
+def django_python() -> str:
+    """The interpreter of the Django rows: ``DUALQUEUE_BENCH_DJANGO_PYTHON``, else the Django 6.1 virtualenv's
+    (``make setup-django61``), else this one. On Django 6.1 every row runs, django-tasks-local's included."""
+    chosen = os.environ.get("DUALQUEUE_BENCH_DJANGO_PYTHON")
+    if chosen:
+        return chosen
+    django61 = ROOT / ".venv-django61" / "bin" / "python"
+    return str(django61) if django61.exists() else sys.executable
+
+
 def _django_rows(n: int, repeats: int, broker_n: int, broker_repeats: int) -> list[dict[str, Any]]:
     """The Django Tasks rows, measured in a child process (Django is configured once per process)."""
-    command = [sys.executable, "-m", "benchmarks.django_enqueue", "--n", str(n), "--repeats", str(repeats),
+    command = [django_python(), "-m", "benchmarks.django_enqueue", "--n", str(n), "--repeats", str(repeats),
                "--broker-n", str(broker_n), "--broker-repeats", str(broker_repeats)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # the child configures Django itself, with minimal settings
-    names = [("Django Tasks -> DualqueueBackend", "in-process"), ("django-tasks-db (SQLite)", "broker")]
     try:
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     except subprocess.TimeoutExpired:
-        return [{"name": name, "kind": kind, **skipped("the Django child process timed out")} for name, kind in names]
+        reason = skipped("the Django child process timed out")
+        return [{"name": name, "kind": kind, **reason} for name, kind in DJANGO_ROWS]
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return [{"name": name, "kind": kind, **skipped(f"Django child failed: {tail}")} for name, kind in names]
+        return [{"name": name, "kind": kind, **skipped(f"Django child failed: {tail}")} for name, kind in DJANGO_ROWS]
     rows: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     return rows
 
