@@ -17,7 +17,7 @@ PY313 ?= $(call find_python,3.13)
 # Django 6.1 (built-in django.tasks, no backport) on Python 3.13; it also runs the core on 3.13.
 VENV61 ?= .venv-django61
 STAMP61 := $(VENV61)/.installed-stamp
-# The core on Python 3.12 (Django 6.1 too, for the chapter that uses Django).
+# The core on Python 3.12 (Django 6.1 and the way out too, for the chapters that use them).
 VENV312 ?= .venv-py312
 STAMP312 := $(VENV312)/.installed-stamp
 # What runs again on the second Django line: everything that imports Django or runs the demo.
@@ -55,7 +55,7 @@ $(STAMP312): pyproject.toml
 	$(call need_python,$(PY312),3.12)
 	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install -q --upgrade pip
-	$(VENV312)/bin/python -m pip install -q -e ".[dev,django,ee]"
+	$(VENV312)/bin/python -m pip install -q -e ".[dev,django,ee,wayout]"
 	touch $(STAMP312)
 
 setup-django61: $(STAMP61)

@@ -26,6 +26,7 @@ def configure(directory: Path) -> None:
     """Point Django at the chapter's settings with a database in ``directory``, and migrate it."""
     import django
     from django.conf import settings
+    from dualqueue.django.compat import TASKS_LOGGER
 
     from . import settings as chapter_settings
 
@@ -33,7 +34,7 @@ def configure(directory: Path) -> None:
     values["DATABASES"] = {"default": {**values["DATABASES"]["default"], "NAME": str(directory / "ch10.sqlite3")}}
     # The demo reports each failure from its task result; the worker's tracebacks would bury that output.
     values["LOGGING"] = {"version": 1, "disable_existing_loggers": False,
-                         "loggers": {"dualqueue": {"level": "CRITICAL"}, "django_tasks": {"level": "CRITICAL"}}}
+                         "loggers": {"dualqueue": {"level": "CRITICAL"}, TASKS_LOGGER: {"level": "CRITICAL"}}}
     settings.configure(**values)
     django.setup()
     from django.core.management import call_command

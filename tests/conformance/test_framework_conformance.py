@@ -285,6 +285,7 @@ class Conformance:
 
     # -- capabilities: run or refuse, by the backend's own flags ----------------------------
 
+    # --8<-- [start:capability]
     @unless("supports_defer")
     def test_cannot_pass_run_after(self) -> None:
         with self.assertRaisesMessage(InvalidTaskError, "Backend does not support run_after"):
@@ -297,6 +298,8 @@ class Conformance:
         later = timezone.now() + timedelta(hours=1)
         result = test_tasks.noop_task.using(run_after=later).enqueue()
         self.assertEqual(result.status, TaskResultStatus.READY)
+
+    # --8<-- [end:capability]
 
     @unless("supports_priority")
     def test_cannot_pass_priority(self) -> None:
