@@ -52,11 +52,13 @@ class BackendContractTests(SimpleTestCase):
         self.assertFalse(DualqueueBackend.supports_priority)
         self.assertTrue(DualqueueBackend.supports_async_task)
         # "from any thread or process": only the database store can say yes.
-        self.assertFalse(task_backends["default"].supports_get_result)  # the memory store (these settings)
-        with override_settings(DUALQUEUE={"RESULT_STORE": "database"}):
-            self.assertTrue(task_backends["default"].supports_get_result)
-        with override_settings(DUALQUEUE={"RESULT_STORE": "memory"}):
-            self.assertFalse(task_backends["default"].supports_get_result)
+        # On the class and on the instance alike, and a settings change is seen at once.
+        for holder in (DualqueueBackend, task_backends["default"]):
+            self.assertIs(holder.supports_get_result, False)  # the memory store (these settings)
+            with override_settings(DUALQUEUE={"RESULT_STORE": "database"}):
+                self.assertIs(holder.supports_get_result, True)
+            with override_settings(DUALQUEUE={"RESULT_STORE": "memory"}):
+                self.assertIs(holder.supports_get_result, False)
 
     def test_enqueue_then_success(self) -> None:
         result = tasks.noop.enqueue(1, two=3)

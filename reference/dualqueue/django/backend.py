@@ -85,13 +85,31 @@ T = TypeVar("T")
 DEFAULT_QUEUE_POOLS = {"default": "general"}
 
 
+class _SupportsGetResult:
+    """``supports_get_result`` read from the settings, on the class as on an instance.
+
+    Both frameworks define the flag as "results can be read from any thread or process": True
+    only while ``DUALQUEUE["RESULT_STORE"]`` is ``"database"``. A descriptor rather than a
+    property, so that code reading the flag on the class (as capability checks often do) gets
+    the same bool, never a truthy property object; and read on every access, so that a
+    settings change (``override_settings``) is seen by backend objects built before it.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> bool:
+        from django.conf import settings
+
+        if not settings.configured:
+            return False
+        return conf.get_settings().result_store == "database"
+
+
 class DualqueueBackend(BaseTaskBackend):
     """Run each queue's tasks on its dualqueue pool, in this process."""
 
     # --8<-- [start:flags]
     supports_defer = False  # no run_after: a pool runs what it is given, as soon as a worker is free
     supports_async_task = True  # coroutines run to completion on the worker (async_to_sync)
-    # supports_get_result: a property below; True with the database result store only
+    supports_get_result = _SupportsGetResult()  # True with RESULT_STORE "database" only: see below
     supports_priority = False  # a pool is FIFO; isolation comes from separate pools
     # --8<-- [end:flags]
 
@@ -193,11 +211,6 @@ class DualqueueBackend(BaseTaskBackend):
             task_finished.send(type(self), task_result=result)
             raise
         return result
-
-    @property
-    def supports_get_result(self) -> bool:  # type: ignore[override]
-        """True when results are in the database (any process reads them); False for this process's memory."""
-        return registry.result_store(self.alias).shared
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
         """The result with this id, from the configured result store.
