@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import TransactionTestCase, override_settings
 
 from tests.e2e.harness import REPO
 
@@ -71,3 +72,28 @@ def test_a_result_whose_process_was_killed_is_lost_not_running(tmp_path: Path) -
     assert (status, errors) == ("FAILED", ["dualqueue.django.results.TaskLost"]), after
     assert after["lost"] == [result_id], f"lost() should list the killed process's result: {after}"
     assert pid != after["pid"]
+
+
+class DatabaseStoreBoundTests(TransactionTestCase):
+    """``RESULTS_KEPT`` bounds the table per backend alias, newest kept, every eviction counted."""
+
+    @override_settings(DUALQUEUE={"RESULT_STORE": "database", "RESULTS_KEPT": 3})
+    def test_the_table_keeps_the_newest_results_and_counts_the_rest(self) -> None:
+        from dualqueue.django import registry
+        from dualqueue.django.compat import TaskResultDoesNotExist, task_backends
+        from dualqueue.django.models import TaskResultRecord
+
+        from tests.django import tasks
+
+        results = [tasks.record_run.enqueue(f"run-{i}") for i in range(5)]
+        self.assertTrue(registry.join(TIMEOUT))
+        store = registry.result_store("default")
+        self.assertTrue(store.flush(TIMEOUT))
+        kept = list(TaskResultRecord.objects.order_by("id").values_list("result_id", flat=True))
+        self.assertEqual(kept, [r.id for r in results[2:]], "the three newest rows are kept, in order")
+        snapshot = store.snapshot()
+        self.assertEqual((snapshot["kept"], snapshot["limit"], snapshot["evicted"]), (3, 3, 2))
+        self.assertEqual((snapshot["unwritten"], snapshot["failed_writes"], snapshot["lost"]), (0, 0, 0))
+        with self.assertRaises(TaskResultDoesNotExist):
+            task_backends["default"].get_result(results[0].id)
+        self.assertEqual(task_backends["default"].get_result(results[-1].id).return_value, "run-4")

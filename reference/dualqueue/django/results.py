@@ -270,13 +270,16 @@ class _Writer:
                 except queue.Empty:
                     break
             rows: dict[tuple[int, str], tuple[DatabaseResultStore, dict[str, Any]]] = {}
+            puts: dict[tuple[int, str], int] = {}  # how many puts each written row stands for
             flushes = []
             for item in items:
                 if isinstance(item, threading.Event):
                     flushes.append(item)
                 else:
                     store, fields = item
-                    rows[(id(store), fields["result_id"])] = (store, fields)  # the latest state wins
+                    key = (id(store), fields["result_id"])
+                    rows[key] = (store, fields)  # the latest state wins
+                    puts[key] = puts.get(key, 0) + 1
             try:
                 if rows:
                     self._write(list(rows.values()))
@@ -285,8 +288,8 @@ class _Writer:
                 logger.exception("dualqueue: could not write %d task result(s) to the database", len(rows))
             finally:
                 close_old_connections()
-                for store, fields in rows.values():
-                    store._written(fields["result_id"])
+                for key, (store, fields) in rows.items():
+                    store._written(fields["result_id"], puts[key])
                 for event in flushes:
                     event.set()
 
@@ -352,15 +355,16 @@ class DatabaseResultStore:
             self._unwritten[result.id] = (result, pending + 1)
         _writer.put(self, fields)
 
-    def _written(self, result_id: str) -> None:
+    def _written(self, result_id: str, puts: int) -> None:
+        """``puts`` of this result's saves are in the table now (or failed and were counted)."""
         with self._lock:
             entry = self._unwritten.get(result_id)
             if entry is not None:
                 result, pending = entry
-                if pending <= 1:
+                if pending <= puts:
                     del self._unwritten[result_id]
                 else:
-                    self._unwritten[result_id] = (result, pending - 1)
+                    self._unwritten[result_id] = (result, pending - puts)
 
     def _trim(self) -> None:
         """Keep the newest ``limit`` rows of this alias (runs on the writer thread, after a batch)."""
