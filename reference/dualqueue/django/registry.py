@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -142,15 +143,19 @@ def shutdown(timeout: float | None) -> ShutdownReport | None:
     This is what gunicorn's ``worker_exit`` hook runs. The system stays installed (closed), so
     the status still shows what happened; a submit after this raises ``PoolClosedError``.
     """
+    deadline = None if timeout is None else time.monotonic() + timeout
     with _lock:
         system, stores = _system, list(_stores.values())
     report = None if system is None else system.shutdown(timeout)
-    for store in stores:  # the database store's last rows: what finished during the drain
-        store.flush(RESULTS_FLUSH_SECONDS)
+    # The database store's last rows (what finished during the drain), within what is left of the
+    # same timeout: a row not written in time stays READY/RUNNING and is reported lost later.
+    for store in stores:
+        left = RESULTS_FLUSH_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+        store.flush(min(RESULTS_FLUSH_SECONDS, left))
     return report
 
 
-RESULTS_FLUSH_SECONDS = 5.0  # the bound on writing the last results at shutdown
+RESULTS_FLUSH_SECONDS = 5.0  # the most a shutdown waits for the result writer
 
 
 def reset(timeout: float | None = 0.0) -> ShutdownReport | None:
