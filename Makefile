@@ -6,9 +6,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,django,ee,docs,bench
+EXTRAS := dev,django,ee,docs,bench,wayout
 
-.PHONY: screenshots browser figures site-assets setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+# The second Django line and the newer Pythons (CI: pyenv's builds on this kind of machine; elsewhere
+# python3.12/python3.13 on PATH, or PY312=/path/to/python PY313=/path/to/python).
+PYENV_ROOT ?= $(HOME)/.pyenv
+find_python = $(firstword $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1) 2>/dev/null))
+PY312 ?= $(call find_python,3.12)
+PY313 ?= $(call find_python,3.13)
+# Django 6.1 (built-in django.tasks, no backport) on Python 3.13; it also runs the core on 3.13.
+VENV61 ?= .venv-django61
+STAMP61 := $(VENV61)/.installed-stamp
+# The core on Python 3.12 (Django 6.1 and the way out too, for the chapters that use them).
+VENV312 ?= .venv-py312
+STAMP312 := $(VENV312)/.installed-stamp
+# What runs again on the second Django line: everything that imports Django or runs the demo.
+DJANGO_SUITES := tests/django tests/demo tests/conformance tests/e2e
+# What runs again on each newer Python: the parts whose behaviour depends on the interpreter.
+CORE_SUITES := tests/core tests/chapters tests/reliability
+
+.PHONY: screenshots browser services figures site-assets setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean \
+	test-django61 test-py312 test-py313 setup-django61 setup-py312
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -19,6 +37,30 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+need_python = @test -n "$(1)" && test -x "$(1)" || { echo "make: Python $(2) not found: looked in $(PYENV_ROOT)/versions/$(2).*/bin \
+	and for python$(2) on PATH; install it (pyenv install $(2)) or pass PY$(subst .,,$(2))=/path/to/python$(2)" >&2; exit 1; }
+
+$(STAMP61): pyproject.toml
+	$(call need_python,$(PY313),3.13)
+	test -x $(VENV61)/bin/python || $(PY313) -m venv $(VENV61)
+	$(VENV61)/bin/python -m pip install -q --upgrade pip
+	$(VENV61)/bin/python -m pip install -q -e ".[dev,django,ee]"
+	@# What "pip install dualqueue[django]" gives on Python 3.12+: Django 6.1 and no backport.
+	$(VENV61)/bin/python -c 'import django, importlib.util as u; assert django.VERSION[:2] == (6, 1), django.__version__; \
+	  assert u.find_spec("django_tasks") is None, "the django extra must not install the backport on Django 6"'
+	$(VENV61)/bin/python -m pip install -q -e ".[dev,django,ee,wayout,bench]"
+	touch $(STAMP61)
+
+$(STAMP312): pyproject.toml
+	$(call need_python,$(PY312),3.12)
+	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install -q --upgrade pip
+	$(VENV312)/bin/python -m pip install -q -e ".[dev,django,ee,wayout]"
+	touch $(STAMP312)
+
+setup-django61: $(STAMP61)
+setup-py312: $(STAMP312)
+
 # The browser test drives Debian's chromium (never a downloaded browser): install it once, as root
 # (CI) or through passwordless sudo; elsewhere say what to run.
 browser:
@@ -26,6 +68,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	  else echo "make: chromium is missing; install it with: sudo apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+# The way out's end-to-end tests and the broker benchmarks run Debian's PostgreSQL and redis-server
+# (started on loopback by the tests themselves): install them once, as root or through sudo.
+services:
+	@{ test -x "$$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)" && command -v redis-server >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "make: postgresql or redis-server is missing; install them with: sudo apt-get install postgresql redis-server" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql redis-server; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,7 +103,19 @@ site-assets: $(STAMP) $(SITE_ASSETS)/node_modules/.installed-stamp
 docs-build: $(STAMP) site-assets
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site; fi
 
-test: lint typecheck browser pytest docs-build
+# The second Django line: the adapter, the demo, the framework's own tests and the end-to-end suites
+# (the way out on PostgreSQL and Redis among them) on Django 6.1 / Python 3.13.
+test-django61: $(STAMP61) browser services
+	$(VENV61)/bin/pytest -q $(DJANGO_SUITES) $(PYTEST_ARGS)
+
+# The core on the newer Pythons (3.12.0-3.12.1 refuse new threads inside atexit hooks: tested here).
+test-py312: $(STAMP312)
+	$(VENV312)/bin/pytest -q $(CORE_SUITES) $(PYTEST_ARGS)
+
+test-py313: $(STAMP61)
+	$(VENV61)/bin/pytest -q $(CORE_SUITES) $(PYTEST_ARGS)
+
+test: lint typecheck browser services pytest docs-build test-django61 test-py312 test-py313
 
 walkthrough: $(STAMP)
 	$(BIN)/python -m examples.walkthrough
@@ -117,7 +179,8 @@ screenshots: $(STAMP) browser
 	DUALQUEUE_SCREENSHOTS=docs/guides/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_demo_app_browser.py
 	$(BIN)/python tools/screenshots.py
 
-bench: $(STAMP)
+# The Django enqueue rows run on Django 6.1 (django-tasks-local needs it); the broker rows need redis-server.
+bench: $(STAMP) $(STAMP61) services
 	$(BIN)/python -m benchmarks
 
 bench-quick: $(STAMP)
@@ -127,4 +190,4 @@ docs: $(STAMP) site-assets
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
-	rm -rf $(VENV) .site .coverage htmlcov docs/assets/vendor $(SITE_ASSETS)/node_modules
+	rm -rf $(VENV) $(VENV61) $(VENV312) .site .coverage htmlcov docs/assets/vendor $(SITE_ASSETS)/node_modules

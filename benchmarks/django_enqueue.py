@@ -4,12 +4,21 @@ Run by ``benchmarks.enqueue`` as ``python -m benchmarks.django_enqueue``: Django
 is configured once per process, so these rows get a fresh interpreter with
 minimal settings (SQLite in a temporary directory) and print one JSON line.
 
-Two rows, same task function, same ``task.enqueue(i)`` call:
+The rows, same kind of task function, same ``task.enqueue(i)`` call, one process
+(run it on Django 6.1: ``make bench`` uses the Django 6.1 virtualenv for this child,
+so django-tasks-local can take part):
 
-* ``DualqueueBackend``: the in-process pools behind the Django Tasks API, the
+* ``DualqueueBackend`` with the in-memory result store, and again with the database
+  result store (the row copy is handed to the writer thread; the table is written off
+  the timed path, but the writer competes for the GIL while the loop runs): the
   general pool's two workers held on a gate so only the enqueue is timed.
-* ``django_tasks_db.DatabaseBackend`` on SQLite: one row inserted per task,
-  no ``db_worker`` running.
+* Django's ``ImmediateBackend``: no background at all, the task runs inside
+  ``enqueue()``.
+* ``django_tasks_local.ThreadPoolBackend`` (django-tasks-local 2.0, Django 6 only): a
+  ``ThreadPoolExecutor`` behind ``django.tasks``, its two threads held on a gate
+  likewise.
+* ``django_tasks_db.DatabaseBackend`` on SQLite: one row inserted per task, no
+  ``db_worker``.
 """
 
 from __future__ import annotations
@@ -27,22 +36,37 @@ DUALQUEUE_BACKEND = "dualqueue.django.backend.DualqueueBackend"
 
 
 def _configure(database: Path) -> str | None:
-    """Configure Django with both backends; return why the dualqueue backend is
+    """Configure Django with every backend; return why the dualqueue backend is
     unavailable, if it is."""
+    import importlib.util
+
     import django
     from django.conf import settings
 
     problem: str | None = None
     try:
         import dualqueue.django.backend  # noqa: F401
+        from dualqueue.django.compat import TASKS_APPS
     except Exception as exc:
         problem = (
             f"dualqueue.django.backend not importable: {type(exc).__name__}: {exc}"
         )
-    apps = ["django_tasks", "django_tasks_db"]
+        TASKS_APPS = ()
+    immediate = "django.tasks.backends.immediate.ImmediateBackend"
+    if not TASKS_APPS and importlib.util.find_spec("django.tasks") is None:
+        immediate = "django_tasks.backends.immediate.ImmediateBackend"
+    if TASKS_APPS:
+        immediate = "django_tasks.backends.immediate.ImmediateBackend"
+    apps = [*TASKS_APPS, "django_tasks_db"]
     tasks: dict[str, Any] = {
-        "db": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+        "db": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+        "immediate": {"BACKEND": immediate, "QUEUES": ["default"]},
     }
+    if LOCAL_AVAILABLE:
+        tasks["local"] = {
+            "BACKEND": "django_tasks_local.ThreadPoolBackend",
+            "OPTIONS": {"MAX_WORKERS": 2},
+        }
     if problem is None:
         apps.append("dualqueue.django")
         tasks["default"] = {
@@ -51,21 +75,30 @@ def _configure(database: Path) -> str | None:
             "OPTIONS": {"QUEUE_POOLS": {"default": "general", "site": "site"}},
         }
     else:
-        tasks["default"] = {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}
+        tasks["default"] = {
+            "BACKEND": immediate.replace(
+                "immediate.ImmediateBackend", "dummy.DummyBackend"
+            )
+        }
     settings.configure(
         DEBUG=False,
         USE_TZ=True,
         SECRET_KEY="benchmarks",
         INSTALLED_APPS=apps,
         DATABASES={
-            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database)}
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(database),
+                "OPTIONS": {
+                    "timeout": 20,
+                    "init_command": (
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    ),
+                },
+            }
         },
         TASKS=tasks,
-        DUALQUEUE={
-            "POOLS": {"general": 2, "site": 10},
-            "EXIT_TIMEOUT": 5.0,
-            "RESULTS_KEPT": 1000,
-        },
+        DUALQUEUE=DUALQUEUE_SETTINGS,
         LOGGING_CONFIG=None,
     )
     django.setup()
@@ -75,7 +108,33 @@ def _configure(database: Path) -> str | None:
     return problem
 
 
-def _dualqueue_row(n: int, repeats: int) -> dict[str, Any]:
+def _local_available() -> bool:
+    import importlib.util
+
+    find = importlib.util.find_spec
+    return find("django_tasks_local") is not None and find("django.tasks") is not None
+
+
+LOCAL_AVAILABLE = _local_available()
+DUALQUEUE_SETTINGS = {
+    "POOLS": {"general": 2, "site": 10},
+    "EXIT_TIMEOUT": 5.0,
+    "RESULTS_KEPT": 1000,
+}
+
+
+def _held_row(
+    enqueue: Any,
+    hold: Any,
+    mark_drained: Any,
+    n: int,
+    repeats: int,
+    *,
+    flush: Any = None,
+    profile: bool = False,
+) -> dict[str, Any]:
+    """Time ``enqueue(i)`` with both consuming threads held on a gate (tasks pile up,
+    none runs)."""
     import threading
 
     from . import django_jobs as jobs
@@ -84,31 +143,71 @@ def _dualqueue_row(n: int, repeats: int) -> dict[str, Any]:
         jobs.gate = threading.Event()
         jobs.drained.clear()
         for _ in range(2):
-            jobs.hold.enqueue()
+            hold.enqueue()
         for _ in range(2):
             if not jobs.entered.acquire(timeout=DEADLOCK):
-                raise TimeoutError(
-                    "the general workers did not pick up the holding tasks"
-                )
+                raise TimeoutError("the workers did not pick up the holding tasks")
 
     def loop(k: int) -> None:
-        enqueue = jobs.noop.enqueue
         for i in range(k):
             enqueue(i)
 
     def after() -> None:
         jobs.gate.set()
-        jobs.mark_drained.enqueue()
+        mark_drained.enqueue()
         if not jobs.drained.wait(DEADLOCK):
-            raise TimeoutError("the general pool did not drain")
+            raise TimeoutError("the pool did not drain")
+        if flush is not None and not flush(DEADLOCK):
+            raise TimeoutError("the result store did not write its rows")
 
     measured = per_op_ns(loop, n, repeats, before=before, after=after)
-    before()
-    try:
-        measured["profile"] = _profile(jobs.noop.enqueue, min(n, 2000))
-    finally:
-        after()
+    if profile:
+        before()
+        try:
+            measured["profile"] = _profile(enqueue, min(n, 2000))
+        finally:
+            after()
     return measured
+
+
+def _dualqueue_row(n: int, repeats: int, store: str) -> dict[str, Any]:
+    from django.test.utils import override_settings
+    from dualqueue.django import registry
+
+    from . import django_jobs as jobs
+
+    with override_settings(DUALQUEUE={**DUALQUEUE_SETTINGS, "RESULT_STORE": store}):
+        flush = registry.result_store("default").flush
+        row = _held_row(
+            jobs.noop.enqueue,
+            jobs.hold,
+            jobs.mark_drained,
+            n,
+            repeats,
+            flush=flush,
+            profile=True,
+        )
+        registry.shutdown(DEADLOCK)
+    return row
+
+
+def _local_row(n: int, repeats: int) -> dict[str, Any]:
+    from . import django_jobs_local as local
+
+    return _held_row(
+        local.noop_local.enqueue, local.hold_local, local.mark_drained_local, n, repeats
+    )
+
+
+def _immediate_row(n: int, repeats: int) -> dict[str, Any]:
+    from . import django_jobs as jobs
+
+    def loop(k: int) -> None:
+        enqueue = jobs.noop_immediate.enqueue
+        for i in range(k):
+            enqueue(i)
+
+    return per_op_ns(loop, n, repeats)
 
 
 def _profile(enqueue: Any, n: int, top: int = 8) -> list[dict[str, Any]]:
@@ -169,43 +268,46 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dualqueue-bench-django-") as tmp:
         problem = _configure(Path(tmp) / "bench.sqlite3")
-        name = "Django Tasks -> DualqueueBackend"
-        if problem is not None:
-            rows.append({"name": name, "kind": "in-process", **skipped(problem)})
-        else:
-            try:
+        import django
+
+        line = django.get_version()
+        measured: list[tuple[str, str, Any]] = [
+            ("Django Tasks -> DualqueueBackend (memory store)", "dualqueue",
+             lambda: _dualqueue_row(options.n, options.repeats, "memory")),
+            ("Django Tasks -> DualqueueBackend (database store)", "dualqueue",
+             lambda: _dualqueue_row(options.n, options.repeats, "database")),
+            ("Django ImmediateBackend (runs inline)", "in-process",
+             lambda: _immediate_row(options.n, options.repeats)),
+            ("django-tasks-local ThreadPoolBackend", "in-process",
+             (lambda: _local_row(options.n, options.repeats))
+             if LOCAL_AVAILABLE else None),
+            ("django-tasks-db (SQLite)", "broker",
+             lambda: _database_row(options.broker_n, options.broker_repeats)),
+        ]  # fmt: skip
+        for name, kind, measure in measured:
+            if measure is None:
                 rows.append(
                     {
                         "name": name,
-                        "kind": "in-process",
-                        **_dualqueue_row(options.n, options.repeats),
+                        "kind": kind,
+                        **skipped("django-tasks-local needs Django 6 (Python 3.12+)"),
                     }
                 )
-            except Exception as exc:
-                rows.append(
-                    {
-                        "name": name,
-                        "kind": "in-process",
-                        **skipped(f"{type(exc).__name__}: {exc}"),
-                    }
-                )
-        name = "django-tasks-db (SQLite)"
-        try:
-            rows.append(
-                {
-                    "name": name,
-                    "kind": "broker",
-                    **_database_row(options.broker_n, options.broker_repeats),
-                }
-            )
-        except Exception as exc:
-            rows.append(
-                {
-                    "name": name,
-                    "kind": "broker",
-                    **skipped(f"{type(exc).__name__}: {exc}"),
-                }
-            )
+            elif problem is not None and "DualqueueBackend" in name:
+                rows.append({"name": name, "kind": kind, **skipped(problem)})
+            else:
+                try:
+                    rows.append(
+                        {"name": name, "kind": kind, "django": line, **measure()}
+                    )
+                except Exception as exc:
+                    rows.append(
+                        {
+                            "name": name,
+                            "kind": kind,
+                            **skipped(f"{type(exc).__name__}: {exc}"),
+                        }
+                    )
         from django.db import connections
 
         connections.close_all()

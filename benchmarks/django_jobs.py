@@ -3,14 +3,18 @@ Django Tasks API.
 
 Importable only once Django is configured (``@task()`` validates against the
 configured backends when the module is imported). A result refers to its task
-by import path, so each task is a module-level name: one per backend.
+by import path, so each task is a module-level name: one per backend alias.
+The django-tasks-local tasks are in ``benchmarks.django_jobs_local`` (Django 6 only).
 """
 
 from __future__ import annotations
 
 import threading
 
-from django_tasks import task
+try:  # Django 6: the framework is built in
+    from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # Django 5.2 with the django_tasks backport
+    from django_tasks import task
 
 gate = threading.Event()  # replaced per repeat by the benchmark
 entered = threading.Semaphore(0)
@@ -37,3 +41,8 @@ def mark_drained() -> None:
 @task(backend="db")
 def noop_db(i: int) -> None:
     """Enqueued through django_tasks_db.DatabaseBackend (the "db" alias)."""
+
+
+@task(backend="immediate")
+def noop_immediate(i: int) -> None:
+    """Enqueued through Django's ImmediateBackend: it runs here, inside enqueue()."""

@@ -39,8 +39,8 @@ from .measure import Gate, Timed, interleaved, per_op_ns, ratio, skipped
 
 __all__ = ["SIZES", "noop", "redis_server", "run", "submit_breakdown"]
 
-# (tasks per repeat, repeats), per kind of row: a broker round trip is ~1000x an
-# in-process put.
+# (tasks per repeat, repeats), per kind of row: a broker round trip is ~1000x an in-
+# process put.
 SIZES = {
     "full": {"in_process": (20_000, 7), "broker": (500, 5)},
     "quick": {"in_process": (5_000, 3), "broker": (200, 3)},
@@ -72,14 +72,15 @@ def queue_put() -> Iterator[Timed]:
             put((noop, (i,), {}, time.monotonic(), 0))
 
     yield Timed(loop, before, box.clear)
-    # --8<-- [end:floor]
+
+
+# --8<-- [end:floor]
 
 
 # --8<-- [start:pool-submit]
 @contextmanager
 def pool_submit() -> Iterator[Timed]:
-    """``WorkerPool.submit`` on a 2-worker pool whose workers are both held on a
-    gate."""
+    """``WorkerPool.submit`` on a 2-worker pool, both workers held on a gate."""
     state: dict[str, Any] = {}
 
     def before() -> None:
@@ -101,7 +102,9 @@ def pool_submit() -> Iterator[Timed]:
         )  # runs the queued no-ops, then stops the workers
 
     yield Timed(loop, before, after)
-    # --8<-- [end:pool-submit]
+
+
+# --8<-- [end:pool-submit]
 
 
 @contextmanager
@@ -309,13 +312,33 @@ def _time_row(
     return {"name": name, "kind": kind, **measured}
 
 
+DJANGO_ROWS = [
+    ("Django Tasks -> DualqueueBackend (memory store)", "dualqueue"),
+    ("Django Tasks -> DualqueueBackend (database store)", "dualqueue"),
+    ("Django ImmediateBackend (runs inline)", "in-process"),
+    ("django-tasks-local ThreadPoolBackend", "in-process"),
+    ("django-tasks-db (SQLite)", "broker"),
+]
+
+
+def django_python() -> str:
+    """The interpreter of the Django rows: ``DUALQUEUE_BENCH_DJANGO_PYTHON``, else the
+    Django 6.1 virtualenv's (``make setup-django61``), else this one. On Django 6.1
+    every row runs, django-tasks-local's included."""
+    chosen = os.environ.get("DUALQUEUE_BENCH_DJANGO_PYTHON")
+    if chosen:
+        return chosen
+    django61 = ROOT / ".venv-django61" / "bin" / "python"
+    return str(django61) if django61.exists() else sys.executable
+
+
 def _django_rows(
     n: int, repeats: int, broker_n: int, broker_repeats: int
 ) -> list[dict[str, Any]]:
     """The Django Tasks rows, measured in a child process (Django is configured once per
     process)."""
     command = [
-        sys.executable,
+        django_python(),
         "-m",
         "benchmarks.django_enqueue",
         "--n",
@@ -336,10 +359,6 @@ def _django_rows(
     env.pop(
         "DJANGO_SETTINGS_MODULE", None
     )  # the child configures Django itself, with minimal settings
-    names = [
-        ("Django Tasks -> DualqueueBackend", "in-process"),
-        ("django-tasks-db (SQLite)", "broker"),
-    ]
     try:
         done = subprocess.run(
             command,
@@ -347,23 +366,17 @@ def _django_rows(
             env=env,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=600,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return [
-            {
-                "name": name,
-                "kind": kind,
-                **skipped("the Django child process timed out"),
-            }
-            for name, kind in names
-        ]
+        reason = skipped("the Django child process timed out")
+        return [{"name": name, "kind": kind, **reason} for name, kind in DJANGO_ROWS]
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return [
             {"name": name, "kind": kind, **skipped(f"Django child failed: {tail}")}
-            for name, kind in names
+            for name, kind in DJANGO_ROWS
         ]
     rows: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     return rows
@@ -443,8 +456,10 @@ def run(
         "rows": rows,
         "redis": redis_info,
         "breakdown": submit_breakdown(n, repeats),
-        "note": "medians of per-task time; workers held or absent, so only the enqueue "
-        "is timed",
+        "note": (
+            "medians of per-task time; workers held or absent, "
+            "so only the enqueue is timed"
+        ),
     }
 
 

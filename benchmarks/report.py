@@ -117,6 +117,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, str]]:
             value += f"; not measured: {', '.join(missing)}"
         out.append(_target(title, "PASS" if x >= 100 else "MISS", value))
 
+    out += _django_targets(results)
+
     two = _row(results, "latency", "two pools (2 + 10)", kind="waiting")
     shared = _row(results, "latency", "one shared pool (12)", kind="waiting")
     title = "light p99 under waiting heavy load <= 10 ms, shared pool's >= 100x worse"
@@ -562,3 +564,53 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
     return written
+
+
+DJANGO_BACKGROUND_ROWS = (
+    "Django Tasks -> DualqueueBackend (memory store)",
+    "Django Tasks -> DualqueueBackend (database store)",
+    "django-tasks-local ThreadPoolBackend",
+    "django-tasks-db (SQLite)",
+)
+
+
+def _django_targets(results: dict[str, Any]) -> list[dict[str, str]]:
+    """The Django goals (issue 11): the cheapest background enqueue, and the database
+    store near django-tasks-db."""
+    out = []
+    memory = _row(results, "enqueue", DJANGO_BACKGROUND_ROWS[0])
+    others = (_row(results, "enqueue", name) for name in DJANGO_BACKGROUND_ROWS[1:])
+    peers = [r for r in others if r is not None and "ns" in r]
+    title = (
+        "DualqueueBackend (memory store): "
+        "the cheapest background enqueue through Django Tasks"
+    )
+    if memory is None or "ns" not in memory or not peers:
+        out.append(
+            _target(title, "SKIP", "the Django rows were not measured in this run")
+        )
+    else:
+        cheapest = min(peers, key=lambda r: r["ns"])
+        value = (
+            f"{memory['ns'] / 1000:.1f} us; "
+            f"next: {cheapest['name']} {cheapest['ns'] / 1000:.1f} us "
+            f"({cheapest['ns'] / memory['ns']:.1f}x)"
+        )
+        out.append(
+            _target(title, "PASS" if memory["ns"] <= cheapest["ns"] else "MISS", value)
+        )
+    database = _row(results, "enqueue", DJANGO_BACKGROUND_ROWS[1])
+    db = _row(results, "enqueue", "django-tasks-db (SQLite)")
+    title = "DualqueueBackend (database store) within 2x of django-tasks-db's enqueue"
+    if database is None or db is None or "ns" not in database or "ns" not in db:
+        out.append(
+            _target(title, "SKIP", "the Django rows were not measured in this run")
+        )
+    else:
+        x = database["ns"] / db["ns"]
+        value = (
+            f"{x:.2f}x django-tasks-db "
+            f"({database['ns'] / 1000:.1f} us vs {db['ns'] / 1000:.1f} us)"
+        )
+        out.append(_target(title, "PASS" if x <= 2 else "MISS", value))
+    return out

@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_HTTPS", "0")
 os.environ.setdefault("DEMO_PUBLIC_URL", "http://testserver")
 
 from demo.settings import *  # noqa: F403
+from dualqueue.django.compat import email_settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="dualqueue-tests-"))
 
@@ -29,9 +30,11 @@ DATABASES = {
     }
 }
 MEDIA_ROOT = _TMP / "media"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+globals().update(email_settings("django.core.mail.backends.locmem.EmailBackend"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: tests only
 GEE_PROJECT = ""  # Earth Engine is always a dry run under test
 GEE_DRY_RUN_SECONDS = 0.0
 LOGGING = {"version": 1, "disable_existing_loggers": False}
-DUALQUEUE = {**DUALQUEUE, "PROCESSES_DIR": str(_TMP / "processes")}  # noqa: F405
+# The adapter's unit tests look inside the in-memory store; the database store (the demo's) is proved
+# across real processes in tests/django/test_result_store.py and by the framework's tests in tests/conformance.
+DUALQUEUE = {**DUALQUEUE, "RESULT_STORE": "memory", "PROCESSES_DIR": str(_TMP / "processes")}  # noqa: F405

@@ -29,6 +29,7 @@ def configure(directory: Path) -> None:
     migrate it."""
     import django
     from django.conf import settings
+    from dualqueue.django.compat import TASKS_LOGGER
 
     from . import settings as chapter_settings
 
@@ -46,7 +47,7 @@ def configure(directory: Path) -> None:
         "disable_existing_loggers": False,
         "loggers": {
             "dualqueue": {"level": "CRITICAL"},
-            "django_tasks": {"level": "CRITICAL"},
+            TASKS_LOGGER: {"level": "CRITICAL"},
         },
     }
     settings.configure(**values)

@@ -16,6 +16,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from dualqueue.django.compat import (
+    TASKS_APPS as tasks_apps,  # lower case: as_dict() takes upper-case names
+)
+
 SECRET_KEY = "chapter-10-demo-only-never-deploy-this-key"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -27,7 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "django_tasks",  # the Tasks API (django.tasks in Django 6 needs no entry)
+    *tasks_apps,  # the Tasks API: the backport on Django 5.2, nothing on Django 6
     "dualqueue.django",  # the adapter: checks, settings receiver, status views
     "chapters.ch10_django",
 ]

@@ -88,9 +88,14 @@ def test_rq_and_celery_are_measured_against_a_throwaway_redis() -> None:
 
 def test_django_rows_are_measured_in_a_child_process() -> None:
     rows = {r["name"]: r for r in enqueue._django_rows(200, 1, 5, 1)}
-    assert rows["Django Tasks -> DualqueueBackend"].get("ns", 0) > 0, rows
-    assert rows["django-tasks-db (SQLite)"].get("ns", 0) > 0, rows
-    assert rows["Django Tasks -> DualqueueBackend"]["profile"], "the profile of one enqueue is reported"
+    assert [name for name, _ in enqueue.DJANGO_ROWS] == list(rows), rows
+    for name in rows:
+        if name == "django-tasks-local ThreadPoolBackend" and "skipped" in rows[name]:
+            assert "Django 6" in rows[name]["skipped"], rows[name]  # the only reason it may not run
+            continue
+        assert rows[name].get("ns", 0) > 0, rows[name]
+    for store in ("memory", "database"):
+        assert rows[f"Django Tasks -> DualqueueBackend ({store} store)"]["profile"], "one enqueue's profile is reported"
 
 
 def test_every_light_task_starts_and_every_configuration_is_reported(results: dict[str, Any]) -> None:
@@ -140,7 +145,7 @@ def test_scaling_covers_every_point(results: dict[str, Any]) -> None:
 
 def test_targets_judge_the_results_they_are_given(results: dict[str, Any]) -> None:
     checked = {t["target"]: t for t in results["targets"]}
-    assert len(checked) == 8
+    assert len(checked) == 10
     assert {t["status"] for t in checked.values()} <= {"PASS", "MISS", "SKIP"}
     brokers = "TaskSystem.submit at least 100x cheaper than any broker-backed enqueue measured"
     assert checked[brokers]["status"] == "SKIP", "no broker was measured in this run"
@@ -151,6 +156,23 @@ def test_targets_judge_the_results_they_are_given(results: dict[str, Any]) -> No
     next(r for r in slow["enqueue"]["rows"] if r["name"] == "TaskSystem.submit")["ns"] = floor["ns"] * 3
     miss = next(t for t in report.targets(slow) if t["target"] == "TaskSystem.submit within 2x of queue.Queue.put")
     assert miss["status"] == "MISS" and "with lock: pass" in miss["diagnosis"]
+
+
+def test_the_django_targets_pass_miss_or_skip_on_the_rows_they_are_given() -> None:
+    def rows(memory: float, database: float, local: float, db: float) -> dict[str, Any]:
+        names = [name for name, _ in enqueue.DJANGO_ROWS]
+        figures = dict(zip(names, [memory, database, 50_000.0, local, db], strict=True))
+        return {"enqueue": {"rows": [{"name": n, "ns": ns} for n, ns in figures.items()]}}
+
+    cheapest = "DualqueueBackend (memory store): the cheapest background enqueue through Django Tasks"
+    near_db = "DualqueueBackend (database store) within 2x of django-tasks-db's enqueue"
+
+    def judged(results: dict[str, Any]) -> dict[str, str]:
+        return {t["target"]: t["status"] for t in report._django_targets(results)}
+
+    assert judged(rows(10_000, 30_000, 18_000, 250_000)) == {cheapest: "PASS", near_db: "PASS"}
+    assert judged(rows(20_000, 600_000, 18_000, 250_000)) == {cheapest: "MISS", near_db: "MISS"}
+    assert judged({"enqueue": {"rows": []}}) == {cheapest: "SKIP", near_db: "SKIP"}
 
 
 def test_markdown_and_plots_come_from_the_results(results: dict[str, Any], tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def test_the_capability_flags_are_honest_and_results_stay_in_their_process(
     assert demo["capabilities"] == {
         "supports_defer": False,
         "supports_async_task": True,
-        "supports_get_result": True,
+        "supports_get_result": False,  # results in this process's memory: not "from any process"
         "supports_priority": False,
     }
     assert demo["get_result"] == {"this_process": True, "another_process": False}

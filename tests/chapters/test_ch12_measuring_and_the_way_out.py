@@ -169,11 +169,10 @@ def test_the_three_task_settings_name_the_same_queues_and_a_backend_each() -> No
     )
     assert way_out.DATABASE["default"]["BACKEND"].split(".")[0] in way_out.DATABASE_APPS
     assert way_out.RQ["default"]["BACKEND"].split(".")[0] in way_out.RQ_APPS
-    assert (
-        importlib.util.find_spec("django_tasks_db") is not None
-    )  # installed with the django extra
-    # django_tasks_rq is not installed here (it needs Redis to be of any use): its
-    # settings are checked for shape only.
+    # installed with the wayout extra
+    assert importlib.util.find_spec("django_tasks_db") is not None
+    # The RQ settings are checked for shape here; tests/e2e/test_way_out_distributed.py
+    # runs them on a real Redis.
 
 
 # --8<-- [start:way-out-test]

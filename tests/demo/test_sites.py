@@ -8,7 +8,7 @@ from typing import Any
 import ee
 from django.test import Client, TestCase, TransactionTestCase
 from dualqueue.django import registry
-from dualqueue.django.compat import TaskResultStatus, task_backends
+from dualqueue.django.compat import TASKS_LOGGER, TaskResultStatus, task_backends
 from esg.sites import earth_engine
 from esg.sites.models import Analysis, Site
 
@@ -135,7 +135,7 @@ class AnalysisRunTests(TransactionTestCase):
             raise ee.EEException("Image.load: Image asset 'UMD/hansen/x' not found.")
 
         earth_engine.use_service(earth_engine.EarthEngine(live=True, compute=compute, sleep=lambda s: None))
-        with self.assertLogs("django_tasks", "ERROR"), self.assertLogs("dualqueue", "ERROR"):
+        with self.assertLogs(TASKS_LOGGER, "ERROR"), self.assertLogs("dualqueue", "ERROR"):
             status, analysis = self.run_analysis()
         self.assertEqual(status["status"], "FAILED")
         message = "Image.load: Image asset 'UMD/hansen/x' not found."

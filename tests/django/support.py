@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import TestCase
 
-from dualqueue.django.compat import TaskResult, task_enqueued, task_finished, task_started
+from dualqueue.django.compat import TASKS_LOGGER, TaskResult, task_enqueued, task_finished, task_started
 
 from tests.core.support import DEADLOCK, wait_for
 
@@ -50,12 +50,15 @@ def record_signals() -> Iterator[SignalLog]:
 
 @contextmanager
 def failure_logs(test: TestCase, count: int = 1) -> Iterator[tuple[Any, Any]]:
-    """Expect ``count`` failed tasks: one ERROR each from ``django_tasks`` (the result) and ``dualqueue`` (the pool).
+    """Expect ``count`` failed tasks: one ERROR each from the framework and ``dualqueue``.
+
+    The framework's logger is ``compat.TASKS_LOGGER`` (``django.tasks`` or ``django_tasks``: the
+    result); ``dualqueue`` logs the pool's failure.
 
     The pool logs a failure just after it has counted it, outside its lock, so a ``join()``
     can return before the line is written: wait for the lines before the block ends.
     """
-    with test.assertLogs("django_tasks", "ERROR") as tasks_log, test.assertLogs("dualqueue", "ERROR") as pool_log:
+    with test.assertLogs(TASKS_LOGGER, "ERROR") as tasks_log, test.assertLogs("dualqueue", "ERROR") as pool_log:
         yield tasks_log, pool_log
         assert wait_for(lambda: len(tasks_log.output) >= count and len(pool_log.output) >= count), (
             f"expected {count} failure log line(s) from each logger"

@@ -28,7 +28,7 @@ from dualqueue.django.compat import (
 )
 
 from tests.django import tasks
-from tests.django.support import DEADLOCK, failure_logs, finished, record_signals, wait_for
+from tests.django.support import DEADLOCK, failure_logs, finished, record_signals
 
 try:
     from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
@@ -51,7 +51,14 @@ class BackendContractTests(SimpleTestCase):
         self.assertFalse(DualqueueBackend.supports_defer)
         self.assertFalse(DualqueueBackend.supports_priority)
         self.assertTrue(DualqueueBackend.supports_async_task)
-        self.assertTrue(DualqueueBackend.supports_get_result)
+        # "from any thread or process": only the database store can say yes.
+        # On the class and on the instance alike, and a settings change is seen at once.
+        for holder in (DualqueueBackend, task_backends["default"]):
+            self.assertIs(holder.supports_get_result, False)  # the memory store (these settings)
+            with override_settings(DUALQUEUE={"RESULT_STORE": "database"}):
+                self.assertIs(holder.supports_get_result, True)
+            with override_settings(DUALQUEUE={"RESULT_STORE": "memory"}):
+                self.assertIs(holder.supports_get_result, False)
 
     def test_enqueue_then_success(self) -> None:
         result = tasks.noop.enqueue(1, two=3)
@@ -305,14 +312,13 @@ class PoolTests(SimpleTestCase):
             self.assertTrue(finished(waiting))
             self.assertTrue(bounded.join(DEADLOCK))
 
-    def test_the_task_does_not_start_before_task_enqueued_is_sent(self) -> None:
-        seen: list[tuple[list[str], str]] = []
+    def test_the_task_is_not_handed_to_its_pool_before_task_enqueued_is_sent(self) -> None:
+        seen: list[tuple[list[str], int]] = []
 
         def on_enqueued(task_result: Any, **kwargs: Any) -> None:
-            # A worker has taken the task off the queue: it must still wait for this signal.
-            self.assertTrue(wait_for(lambda: registry.snapshot()["pools"]["general"]["running"] == 1))
-            started = wait_for(lambda: task_result.status != TaskResultStatus.READY, timeout=0.2)
-            seen.append(([name for name, _ in log.of(task_result.id)], "started early" if started else "waited"))
+            # While the signal is being sent, the pool has not been given the task at all.
+            submitted = registry.snapshot()["pools"]["general"]["submitted"]
+            seen.append(([name for name, _ in log.of(task_result.id)], submitted))
 
         with record_signals() as log:
             task_enqueued.connect(on_enqueued)
@@ -321,9 +327,55 @@ class PoolTests(SimpleTestCase):
                 self.assertTrue(finished(result))
             finally:
                 task_enqueued.disconnect(on_enqueued)
-        self.assertEqual(seen, [(["enqueued"], "waited")])
+        self.assertEqual(seen, [(["enqueued"], 0)])
         self.assertEqual([name for name, _ in log.of(result.id)], ["enqueued", "started", "finished"])
 
+
+class FailedEnqueueTests(SimpleTestCase):
+    """A failed enqueue runs nothing, as with ImmediateBackend: a caller that retries runs the task once."""
+
+    def test_a_task_enqueued_receiver_that_raises_stops_the_task_from_running(self) -> None:
+        class ReceiverBroke(Exception):
+            pass
+
+        def broken_receiver(task_result: Any, **kwargs: Any) -> None:
+            raise ReceiverBroke("the audit log is down")
+
+        tasks.RUNS.clear()
+        task_enqueued.connect(broken_receiver)
+        try:
+            with self.assertRaises(ReceiverBroke):
+                tasks.record_run.enqueue("first try")
+        finally:
+            task_enqueued.disconnect(broken_receiver)
+        retried = tasks.record_run.enqueue("retry")  # what a caller does after the error
+        self.assertTrue(finished(retried))
+        self.assertTrue(registry.join(DEADLOCK))
+        self.assertEqual(tasks.RUNS, ["retry"], "the failed enqueue must not have run the task")
+        general = registry.snapshot()["pools"]["general"]
+        self.assertEqual((general["submitted"], general["succeeded"], general["dropped"]), (1, 1, 0))
+
+    def test_a_refused_submit_after_the_signal_ends_the_result_failed_and_runs_nothing(self) -> None:
+        tasks.RUNS.clear()
+        with record_signals() as log:
+            closing: list[str] = []
+
+            def shut_down_meanwhile(task_result: Any, **kwargs: Any) -> None:
+                closing.append(task_result.id)
+                registry.get_task_system().shutdown(timeout=0)  # a deploy's shutdown, racing the enqueue
+
+            task_enqueued.connect(shut_down_meanwhile)
+            try:
+                with self.assertRaises(PoolClosedError):
+                    tasks.record_run.enqueue("raced")
+            finally:
+                task_enqueued.disconnect(shut_down_meanwhile)
+        (result_id,) = closing
+        self.assertEqual([name for name, _ in log.of(result_id)], ["enqueued", "finished"])
+        self.assertEqual(log.of(result_id)[-1][1], "FAILED")
+        self.assertEqual(tasks.RUNS, [])
+        with self.assertRaises(PoolClosedError):  # after shutdown: refused before any signal
+            tasks.record_run.enqueue("late")
 
 class DatabaseTests(TransactionTestCase):
     """Worker threads use their own connections, and close them after each task."""

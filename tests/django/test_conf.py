@@ -38,7 +38,7 @@ class SettingsTests(SimpleTestCase):
             (
                 {"WORKERS": 3},
                 "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, MAXSIZE, POOLS, PROCESSES_DIR, "
-                "PUBLISH_INTERVAL, RESULTS_KEPT, STATUS_ACCESS",
+                "PUBLISH_INTERVAL, RESULTS_KEPT, RESULT_STORE, STATUS_ACCESS",
             ),
             ({"POOLS": [2, 10]}, 'DUALQUEUE["POOLS"] must be a non-empty dict of pool name -> worker count'),
             ({"POOLS": {}}, 'DUALQUEUE["POOLS"] must be a non-empty dict'),
@@ -53,6 +53,7 @@ class SettingsTests(SimpleTestCase):
             ({"STATUS_ACCESS": "public"}, "must be one of 'staff-or-token', 'staff', 'token'; got 'public'"),
             ({"RESULTS_KEPT": -1}, """DUALQUEUE["RESULTS_KEPT"] must be an int >= 0"""),
             ({"RESULTS_KEPT": 10.0}, "or None (unbounded); got 10.0"),
+            ({"RESULT_STORE": "redis"}, """["RESULT_STORE"] must be one of 'memory', 'database'; got 'redis'"""),
         ]
         for raw, message in cases:
             with self.subTest(raw=raw), self.assertRaisesMessage(ImproperlyConfigured, message):

@@ -1,9 +1,9 @@
 """The way out through RQ, as a settings module: the demo's tasks on Redis and ``rqworker`` processes.
 
-Not run here: it needs the ``django-tasks-rq`` package (which brings ``django-rq`` and ``rq``) and a
-Redis server, and this repository's CI has neither. ``tests/e2e/test_way_out_db_worker.py`` checks
-what can be checked without them: these settings name the same queues as the demo's, and every one
-of them has an RQ queue behind it.
+Run for real by ``tests/e2e/test_way_out_distributed.py``: a Debian ``redis-server`` on loopback
+(``REDIS_URL``), the demo's views enqueueing, ``manage.py rqworker --job-class django_tasks_rq.Job``
+running the tasks. ``django-tasks-rq`` (with ``django-rq`` and ``rq``) comes with the ``wayout``
+extra.
 """
 
 import os

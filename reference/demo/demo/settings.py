@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from dualqueue.django.compat import TASKS_APPS, email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", BASE_DIR / "var"))
@@ -100,7 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks",
+    *TASKS_APPS,  # the django_tasks backport on Django 5.2; nothing on Django 6 (django.tasks is built in)
     "dualqueue.django",
     "esg.accounts",
     "esg.sites",
@@ -179,17 +180,24 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
 
-# Email: the console by default; SMTP as soon as a host and port are configured.
+# Email: the console by default; SMTP as soon as a host and port are configured. email_settings()
+# writes MAILERS on Django 6.1 (which deprecates EMAIL_BACKEND/EMAIL_HOST...) and those on 5.2.
+# --8<-- [start:email]
 if os.environ.get("EMAIL_HOST") and os.environ.get("EMAIL_PORT"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ["EMAIL_PORT"])
-    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
-    EMAIL_TIMEOUT = 10
+    globals().update(
+        email_settings(
+            "django.core.mail.backends.smtp.EmailBackend",
+            host=os.environ["EMAIL_HOST"],
+            port=int(os.environ["EMAIL_PORT"]),
+            username=os.environ.get("EMAIL_HOST_USER", ""),
+            password=os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            use_tls=_flag("EMAIL_USE_TLS"),
+            timeout=10,
+        )
+    )
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    globals().update(email_settings("django.core.mail.backends.console.EmailBackend"))
+# --8<-- [end:email]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "esg-platform@localhost")
 
 # The seed system: a general pool of 2 threads for light work, a site pool of 10 for analyses.
@@ -203,6 +211,7 @@ DUALQUEUE = {
     "RESULTS_KEPT": 1000,
     # Each worker process publishes its picture here; the status views show every process's.
     "PROCESSES_DIR": str(VAR_DIR / "processes"),
+    "RESULT_STORE": "database",  # every gunicorn worker reads every result, and they survive a restart
 }
 # --8<-- [end:dualqueue]
 

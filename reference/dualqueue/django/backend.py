@@ -34,10 +34,17 @@ What it guarantees, as Django's ``ImmediateBackend`` does, but on worker threads
 Capability flags, honestly: no ``run_after`` (a pool has no scheduler), no priority (a pool is
 first in, first out: isolation comes from separate pools, not from reordering a queue), async
 functions yes (run to completion on the worker through ``async_to_sync``, so any ORM call they
-make through ``sync_to_async`` runs on the worker thread itself), and ``get_result`` yes, but
-**for this process only**: results live in this process's memory, bounded by
-``DUALQUEUE["RESULTS_KEPT"]``, and vanish with it. Another gunicorn worker, or this one after a
-restart, raises ``TaskResultDoesNotExist`` for the same id.
+make through ``sync_to_async`` runs on the worker thread itself). ``get_result`` depends on the
+result store (``DUALQUEUE["RESULT_STORE"]``, see ``dualqueue.django.results``): with
+``"database"`` any process reads any result, across restarts, so ``supports_get_result`` is
+True; with ``"memory"`` results live in this process only and vanish with it, so it is False
+(``get_result`` still answers for this process's own results).
+
+A failed enqueue runs nothing, as with ``ImmediateBackend``: ``task_enqueued`` is sent *before*
+the task is handed to its pool, so a receiver that raises stops the enqueue there, and the
+caller who retries cannot run the task twice. If the pool then refuses the task (shut down, or a
+full bounded queue), the result is recorded ``FAILED`` with that error, ``task_finished`` is sent
+(every ``task_enqueued`` has its ``task_finished``), and the error reaches the caller.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 
+from ..errors import PoolClosedError
 from ..retry import task_name
 from . import conf, registry
 from .compat import (
@@ -77,13 +85,31 @@ T = TypeVar("T")
 DEFAULT_QUEUE_POOLS = {"default": "general"}
 
 
+class _SupportsGetResult:
+    """``supports_get_result`` read from the settings, on the class as on an instance.
+
+    Both frameworks define the flag as "results can be read from any thread or process": True
+    only while ``DUALQUEUE["RESULT_STORE"]`` is ``"database"``. A descriptor rather than a
+    property, so that code reading the flag on the class (as capability checks often do) gets
+    the same bool, never a truthy property object; and read on every access, so that a
+    settings change (``override_settings``) is seen by backend objects built before it.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> bool:
+        from django.conf import settings
+
+        if not settings.configured:
+            return False
+        return conf.get_settings().result_store == "database"
+
+
 class DualqueueBackend(BaseTaskBackend):
     """Run each queue's tasks on its dualqueue pool, in this process."""
 
     # --8<-- [start:flags]
     supports_defer = False  # no run_after: a pool runs what it is given, as soon as a worker is free
     supports_async_task = True  # coroutines run to completion on the worker (async_to_sync)
-    supports_get_result = True  # this process only: see the module docstring
+    supports_get_result = _SupportsGetResult()  # True with RESULT_STORE "database" only: see below
     supports_priority = False  # a pool is FIFO; isolation comes from separate pools
     # --8<-- [end:flags]
 
@@ -170,25 +196,37 @@ class DualqueueBackend(BaseTaskBackend):
                 f"move to a durable backend unchanged): {exc}"
             ) from exc
         object.__setattr__(result, "enqueued_at", timezone.now())
-        run = _TaskRun(type(self), result)
-        registry.get_task_system().submit(pool, run)  # QueueFullError / PoolClosedError reach the caller
-        registry.result_store(self.alias).add(result)
+        system = registry.get_task_system()
+        if system[pool].closed:  # refuse before anyone hears of the task
+            raise PoolClosedError(f"pool {pool!r} is shut down; task {task.module_path} was not enqueued")
+        # The signal first: a receiver that raises ends the enqueue before the pool has the task.
+        task_enqueued.send(type(self), task_result=result)
+        store = registry.result_store(self.alias)
+        store.add(result)
         try:
-            task_enqueued.send(type(self), task_result=result)
-        finally:
-            run.enqueued.set()  # never signal "started" before "enqueued"
+            system.submit(pool, _TaskRun(type(self), result, store))
+        except BaseException as exc:  # refused (QueueFullError, PoolClosedError): recorded, then raised
+            _record_failure(result, exc)
+            store.save(result)
+            task_finished.send(type(self), task_result=result)
+            raise
         return result
 
     def get_result(self, result_id: str) -> TaskResult[Any]:
-        """The result with this id, if this process enqueued it and still keeps it.
+        """The result with this id, from the configured result store.
 
-        ``TaskResultDoesNotExist`` otherwise: unknown, evicted from the bounded store, or
-        enqueued by another process (results are in this process's memory only).
+        ``TaskResultDoesNotExist`` if unknown or evicted (``RESULTS_KEPT``), or, with the memory
+        store, enqueued by another process. With the database store, a result whose process died
+        before it finished is ``FAILED`` with a ``dualqueue.django.results.TaskLost`` error.
         """
         return registry.result_store(self.alias).get(result_id)
 
     async def aget_result(self, result_id: str) -> TaskResult[Any]:
-        return self.get_result(result_id)  # a dict lookup under a lock: no thread hop needed
+        if not registry.result_store(self.alias).shared:
+            return self.get_result(result_id)  # a dict lookup under a lock: no thread hop needed
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.get_result, thread_sensitive=True)(result_id)
 
     def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
         yield from super().check(**kwargs)
@@ -209,14 +247,13 @@ class _TaskRun:
     shutdown report says ``esg.sites.tasks.analyse_site``, never an adapter internal.
     """
 
-    def __init__(self, backend_class: type[DualqueueBackend], result: TaskResult[Any]) -> None:
+    def __init__(self, backend_class: type[DualqueueBackend], result: TaskResult[Any], store: Any) -> None:
         self.backend_class = backend_class
         self.result = result
-        self.enqueued = threading.Event()
+        self.store = store
         self.task_name = task_name(result.task.func)
 
     def __call__(self) -> None:
-        self.enqueued.wait()
         close_old_connections()
         try:
             self._execute()
@@ -236,6 +273,7 @@ class _TaskRun:
             object.__setattr__(result, "last_attempted_at", started)
             result.worker_ids.append(f"{os.getpid()}:{threading.current_thread().name}")
             object.__setattr__(result, "status", TaskResultStatus.RUNNING)
+            self.store.save(result)
             task_started.send(sender=sender, task_result=result)
             if task.takes_context:
                 raw = task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
@@ -243,13 +281,17 @@ class _TaskRun:
                 raw = task.call(*result.args, **result.kwargs)
             object.__setattr__(result, "_return_value", normalize_json(raw))
         except BaseException as exc:
-            object.__setattr__(result, "finished_at", timezone.now())
-            result.errors.append(
-                TaskError(exception_class_path=module_path(type(exc)), traceback=exception_traceback(exc))
-            )
-            object.__setattr__(result, "status", TaskResultStatus.FAILED)
+            _record_failure(result, exc)
+            self.store.save(result)
             task_finished.send(sender, task_result=result)
             raise
         object.__setattr__(result, "finished_at", timezone.now())
         object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
+        self.store.save(result)
         task_finished.send(sender, task_result=result)
+
+
+def _record_failure(result: TaskResult[Any], exc: BaseException) -> None:
+    object.__setattr__(result, "finished_at", timezone.now())
+    result.errors.append(TaskError(exception_class_path=module_path(type(exc)), traceback=exception_traceback(exc)))
+    object.__setattr__(result, "status", TaskResultStatus.FAILED)

@@ -9,7 +9,14 @@ what                        ``django.tasks`` (Django 6)          ``django_tasks`
 invalid task                ``exceptions.InvalidTask``           ``exceptions.InvalidTaskError``
 invalid backend             ``exceptions.InvalidTaskBackend``    ``exceptions.InvalidTaskBackendError``
 JSON normalisation          ``django.utils.json.normalize_json`` ``django_tasks.utils.normalize_json``
+the framework's logger      ``"django.tasks"``                   ``"django_tasks"``
+``INSTALLED_APPS`` entry    none (part of Django)                ``"django_tasks"``
 ==========================  ===================================  ==============================
+
+Settings differ too: Django 6.1 deprecates ``EMAIL_BACKEND`` and the ``EMAIL_HOST``-style
+settings in favour of ``MAILERS``. ``TASKS_APPS`` and :func:`email_settings` give a settings
+module the right names for the Django it runs on, so one settings file serves both lines without
+a deprecation warning.
 
 Everything else (``Task``, ``TaskResult``, ``TaskResultStatus``, ``TaskContext``, ``TaskError``,
 ``BaseTaskBackend``, the three signals, ``TaskResultDoesNotExist``) has the same name in both.
@@ -22,6 +29,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from traceback import format_exception
+from typing import Any
+
+import django
 
 try:  # Django 6
     from django.tasks import DEFAULT_TASK_QUEUE_NAME, task_backends  # type: ignore[import-not-found,unused-ignore]
@@ -48,6 +58,8 @@ try:  # Django 6
     from django.utils.json import normalize_json  # type: ignore[attr-defined,unused-ignore]
 
     TASKS_MODULE = "django.tasks"
+    TASKS_LOGGER = "django.tasks"
+    TASKS_APPS: tuple[str, ...] = ()
 except ImportError:  # Django 5.2 with the django_tasks backport
     from django_tasks import DEFAULT_TASK_QUEUE_NAME, task_backends
     from django_tasks.backends.base import BaseTaskBackend
@@ -57,9 +69,16 @@ except ImportError:  # Django 5.2 with the django_tasks backport
     from django_tasks.utils import normalize_json
 
     TASKS_MODULE = "django_tasks"
+    TASKS_LOGGER = "django_tasks"
+    TASKS_APPS = ("django_tasks",)
+
+MAILERS_SETTING = django.VERSION >= (6, 1)  # MAILERS replaces EMAIL_BACKEND/EMAIL_HOST/...
 
 __all__ = [
     "DEFAULT_TASK_QUEUE_NAME",
+    "MAILERS_SETTING",
+    "TASKS_APPS",
+    "TASKS_LOGGER",
     "TASKS_MODULE",
     "BaseTaskBackend",
     "InvalidTaskBackendError",
@@ -70,6 +89,9 @@ __all__ = [
     "TaskResult",
     "TaskResultDoesNotExist",
     "TaskResultStatus",
+    "default_email_backend",
+    "default_email_connection",
+    "email_settings",
     "exception_traceback",
     "module_path",
     "normalize_json",
@@ -99,3 +121,53 @@ def random_id() -> str:
     (``python -m benchmarks --only enqueue``). ``secrets.token_hex`` reads 16 bytes once.
     """
     return secrets.token_hex(16)
+
+
+# The EMAIL_* setting that carries each option of an email backend before Django 6.1.
+_EMAIL_SETTING_NAMES = {
+    "host": "EMAIL_HOST",
+    "port": "EMAIL_PORT",
+    "username": "EMAIL_HOST_USER",
+    "password": "EMAIL_HOST_PASSWORD",
+    "use_tls": "EMAIL_USE_TLS",
+    "use_ssl": "EMAIL_USE_SSL",
+    "timeout": "EMAIL_TIMEOUT",
+    "file_path": "EMAIL_FILE_PATH",
+}
+
+
+def email_settings(backend: str, **options: Any) -> dict[str, Any]:
+    """The settings that make ``backend`` (with ``options``) the default email backend on this Django.
+
+    Django 6.1: ``{"MAILERS": {"default": {"BACKEND": backend, "OPTIONS": options}}}``. Earlier:
+    ``EMAIL_BACKEND`` and one ``EMAIL_*`` setting per option (``host`` -> ``EMAIL_HOST``,
+    ``username`` -> ``EMAIL_HOST_USER``...). A settings module applies them with
+    ``globals().update(email_settings(...))``. An option without an ``EMAIL_*`` name raises
+    ``TypeError`` on either line, so a typo fails where it is written.
+    """
+    unknown = sorted(set(options) - set(_EMAIL_SETTING_NAMES))
+    if unknown:
+        known = sorted(_EMAIL_SETTING_NAMES)
+        raise TypeError(f"email_settings(): unknown option(s) {unknown}; the options are {known}")
+    if MAILERS_SETTING:
+        return {"MAILERS": {"default": {"BACKEND": backend, "OPTIONS": dict(options)}}}
+    return {"EMAIL_BACKEND": backend, **{_EMAIL_SETTING_NAMES[name]: value for name, value in options.items()}}
+
+
+def default_email_backend() -> str:
+    """The dotted path of the default email backend the settings configure, on either line."""
+    from django.conf import settings
+
+    if MAILERS_SETTING and hasattr(settings, "MAILERS"):
+        default = settings.MAILERS.get("default", {})
+        return str(default.get("BACKEND", "django.core.mail.backends.smtp.EmailBackend"))
+    return str(settings.EMAIL_BACKEND)
+
+
+def default_email_connection() -> Any:
+    """An instance of the default email backend: ``mail.mailers.default`` on 6.1, ``get_connection()`` before."""
+    from django.core import mail
+
+    if MAILERS_SETTING:
+        return mail.mailers.default  # type: ignore[attr-defined,unused-ignore]
+    return mail.get_connection()

@@ -10,6 +10,7 @@ One settings entry configures the adapter::
         "RESULTS_KEPT": 1000,                  # TaskResults kept per backend alias; None = unbounded
         "PROCESSES_DIR": "auto",               # where each process publishes its picture; None = off
         "PUBLISH_INTERVAL": 2.0,               # seconds between two publishes of a process's picture
+        "RESULT_STORE": "memory",              # or "database": any process reads results (dualqueue.django.results)
     }
 
 ``PROCESSES_DIR="auto"`` means ``<BASE_DIR>/var/dualqueue-processes`` when the settings define
@@ -55,7 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "RESULTS_KEPT": 1000,
     "PROCESSES_DIR": "auto",
     "PUBLISH_INTERVAL": 2.0,
+    "RESULT_STORE": "memory",
 }
+RESULT_STORE_CHOICES = ("memory", "database")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class DualqueueSettings:
     maxsize: Mapping[str, int] = field(default_factory=dict)
     processes_dir: str | None = None  # resolved: an absolute path, or None when publishing is off
     publish_interval: float = 2.0
+    result_store: str = "memory"
 
     @property
     def staff_allowed(self) -> bool:
@@ -126,6 +130,7 @@ def parse(raw: object) -> DualqueueSettings:
         results_kept=_results_kept(value["RESULTS_KEPT"]),
         processes_dir=_processes_dir(value["PROCESSES_DIR"]),
         publish_interval=_publish_interval(value["PUBLISH_INTERVAL"]),
+        result_store=_result_store(value["RESULT_STORE"]),
     )
 
 
@@ -238,3 +243,11 @@ def _publish_interval(value: object) -> float:
             f'DUALQUEUE["PUBLISH_INTERVAL"] must be a number of seconds between 0.05 and 3600; got {value!r}'
         )
     return float(value)
+
+
+def _result_store(value: object) -> str:
+    if value not in RESULT_STORE_CHOICES:
+        choices = ", ".join(repr(choice) for choice in RESULT_STORE_CHOICES)
+        raise ImproperlyConfigured(f'DUALQUEUE["RESULT_STORE"] must be one of {choices}; got {value!r}')
+    assert isinstance(value, str)
+    return value

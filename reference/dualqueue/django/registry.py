@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,7 +34,7 @@ from django.db import close_old_connections
 from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem, WorkerPool
 
 from . import conf, processes
-from .compat import TaskResult, TaskResultDoesNotExist
+from .results import DatabaseResultStore, MemoryResultStore
 
 __all__ = [
     "ResultStore",
@@ -49,46 +50,14 @@ __all__ = [
 ]
 
 
-class ResultStore:
-    """The most recent ``TaskResult``s of one backend alias, in enqueue order, oldest evicted first.
-
-    ``limit=None`` keeps every result (the ``dualqueue.W004`` check warns about it); ``limit=0``
-    keeps none, and counts each as evicted.
-    """
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        # Guards _results and _evicted. Held only for dict operations, never while a task runs.
-        self._lock = threading.Lock()
-        self._results: dict[str, TaskResult[Any]] = {}  # insertion-ordered: the first key is the oldest
-        self._evicted = 0
-
-    def add(self, result: TaskResult[Any]) -> None:
-        with self._lock:
-            self._results[result.id] = result
-            if self.limit is not None:
-                while len(self._results) > self.limit:
-                    del self._results[next(iter(self._results))]
-                    self._evicted += 1
-
-    def get(self, result_id: str) -> TaskResult[Any]:
-        """The result with this id; ``TaskResultDoesNotExist`` if unknown, evicted, or from another process."""
-        with self._lock:
-            try:
-                return self._results[result_id]
-            except (KeyError, TypeError):
-                raise TaskResultDoesNotExist(result_id) from None
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {"kept": len(self._results), "limit": self.limit, "evicted": self._evicted}
+ResultStore = MemoryResultStore  # the name this module has always exported
 
 
 # The registry's state. _lock guards _system and _stores (the mapping, not the stores' contents:
 # each store has its own lock). It is never held while a task runs or while a system drains.
 _lock = threading.Lock()
 _system: TaskSystem | None = None
-_stores: dict[str, ResultStore] = {}
+_stores: dict[str, MemoryResultStore | DatabaseResultStore] = {}
 
 
 def build_task_system(clock: Clock | None = None) -> TaskSystem:
@@ -113,12 +82,14 @@ def get_task_system() -> TaskSystem:
         return _system
 
 
-def result_store(alias: str) -> ResultStore:
-    """The result store of backend ``alias``, created on first use with ``RESULTS_KEPT`` as its limit."""
+def result_store(alias: str) -> MemoryResultStore | DatabaseResultStore:
+    """The result store of backend ``alias``, created on first use (``RESULT_STORE``, ``RESULTS_KEPT``)."""
+    settings = conf.get_settings()
     with _lock:
         store = _stores.get(alias)
         if store is None:
-            store = _stores[alias] = ResultStore(conf.get_settings().results_kept)
+            kind = DatabaseResultStore if settings.result_store == "database" else MemoryResultStore
+            store = _stores[alias] = kind(settings.results_kept, alias)
         return store
 
 
@@ -179,9 +150,19 @@ def shutdown(timeout: float | None) -> ShutdownReport | None:
     This is what gunicorn's ``worker_exit`` hook runs. The system stays installed (closed), so
     the status still shows what happened; a submit after this raises ``PoolClosedError``.
     """
+    deadline = None if timeout is None else time.monotonic() + timeout
     with _lock:
-        system = _system
-    return None if system is None else system.shutdown(timeout)
+        system, stores = _system, list(_stores.values())
+    report = None if system is None else system.shutdown(timeout)
+    # The database store's last rows (what finished during the drain), within what is left of the
+    # same timeout: a row not written in time stays READY/RUNNING and is reported lost later.
+    for store in stores:
+        left = RESULTS_FLUSH_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+        store.flush(min(RESULTS_FLUSH_SECONDS, left))
+    return report
+
+
+RESULTS_FLUSH_SECONDS = 5.0  # the most a shutdown waits for the result writer
 
 
 def reset(timeout: float | None = 0.0) -> ShutdownReport | None:
@@ -216,7 +197,10 @@ def override_task_system(system: TaskSystem | None = None, *, clock: Clock | Non
         installed.shutdown(timeout=0)
 
 
-RESULTS_SCOPE = "this process's memory: another process cannot see them, and they vanish when it exits"
+RESULTS_SCOPE = {
+    "memory": "this process's memory: another process cannot see them, and they vanish when it exits",
+    "database": "the database: every process reads them, and they survive a restart",
+}
 ERROR_RATE_WINDOW = "failed / (succeeded + failed), counted since this process's pools started"
 
 
@@ -236,7 +220,8 @@ def snapshot() -> dict[str, Any]:
         "pools": {name: pool["error_rate"] for name, pool in picture["pools"].items()},
     }
     picture["results"] = {
-        "where": RESULTS_SCOPE,
+        "store": conf.get_settings().result_store,
+        "where": RESULTS_SCOPE[conf.get_settings().result_store],
         "backends": {alias: store.snapshot() for alias, store in sorted(stores.items())},
     }
     return picture

@@ -36,7 +36,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import Client
 from django.test.utils import override_settings
 from dualqueue.django import registry
-from dualqueue.django.compat import TaskResult, TaskResultStatus, task_finished
+from dualqueue.django.compat import TaskResult, TaskResultStatus, default_email_backend, email_settings, task_finished
 
 from esg.sites import earth_engine
 from esg.sites.geojson import polygon_area_km2, validate_polygon
@@ -74,7 +74,7 @@ class Command(BaseCommand):
         interval = options["interval"]
         if interval is None:  # spread the resets over the time the backlog takes to drain
             interval = analyses * seconds / slots / resets
-        backend = settings.EMAIL_BACKEND
+        backend = default_email_backend()
         if backend.endswith("console.EmailBackend"):
             backend = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -84,7 +84,9 @@ class Command(BaseCommand):
         lifted = {"per_email": (10**9, 3600), "per_ip": (10**9, 3600)}
         try:
             with override_settings(
-                EMAIL_BACKEND=backend, PASSWORD_RESET_LIMITS=lifted, SITE_MAX_UNFINISHED_ANALYSES=analyses + 1
+                **email_settings(backend),
+                PASSWORD_RESET_LIMITS=lifted,
+                SITE_MAX_UNFINISHED_ANALYSES=analyses + 1,
             ), _sent_times() as log:
                 rows = self._flood(owner, recipients, analyses, interval, site_pool, log, timeout)
         finally:
