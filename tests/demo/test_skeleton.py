@@ -51,6 +51,8 @@ def test_the_demo_settings_raise_no_deprecation_warning_on_this_django_line(tmp_
     for smtp in ({}, {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": "2525"}):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_", "DEMO_"))}
         env.update(DJANGO_SETTINGS_MODULE="demo.settings", DEMO_VAR_DIR=str(tmp_path), **smtp)
+        # DEBUG is off by default and then the built-in key is refused: a key of the test's own.
+        env.update(DJANGO_SECRET_KEY="probe-only-" + "k" * 50, DJANGO_HTTPS="0")
         errors = ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning"]
         argv = [sys.executable, *errors, "-c", probe]
         done = subprocess.run(argv, cwd=demo_dir, env=env, capture_output=True, text=True, timeout=120, check=False)
