@@ -19,7 +19,7 @@ from playwright.sync_api import Page
 
 from tests.e2e.harness import DemoClient, DemoEnv, running_gunicorn, wait_until, worker_pids
 from tests.e2e.test_status_page_browser import browser_page  # noqa: F401  (the fixture)
-from tests.e2e.workload import STAFF_PASSWORD, STAFF_USERNAME, login_staff
+from tests.e2e.workload import ONE_ACCOUNT_LOAD, STAFF_PASSWORD, STAFF_USERNAME, login_staff
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 60.0  # deadlock detector
@@ -39,7 +39,7 @@ def test_a_person_runs_the_demo_from_the_browser_and_one_status_page_shows_every
     page.set_viewport_size({"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="5")
+    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="5", **ONE_ACCOUNT_LOAD)  # 30 analyses from one account
     with running_gunicorn(demo, workers=2, extra_args=["--graceful-timeout", "5"]) as server:
         base = server.base_url
         page.goto(f"{base}/app/sites/")

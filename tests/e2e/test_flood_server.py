@@ -11,10 +11,12 @@ TIMEOUT = 60.0  # deadlock detector
 
 
 def test_flood_server_drives_the_running_server_over_http_and_one_answer_counts_every_worker(make_demo) -> None:
-    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="0.5")
+    # A per-user limit below the flood: the command spreads it over several accounts (20 -> 3).
+    demo: DemoEnv = make_demo(GEE_DRY_RUN_SECONDS="0.5", SITE_MAX_UNFINISHED_ANALYSES="8")
     with running_gunicorn(demo, workers=2, extra_args=["--graceful-timeout", "5"]) as server:
         done = demo.manage("flood_server", "--url", f"{server.base_url}/", "--analyses", "20", "--timeout", "120")
         assert "all 20 analyses finished: 20 done, 0 failed" in done.stdout, done.stdout
+        assert "3 flood accounts: each may have 8 unfinished analyses" in done.stdout, done.stdout
         workers = set(worker_pids(server.pid))
 
         def every_worker_and_every_analysis() -> bool:
