@@ -18,15 +18,20 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from chapters.broken import (
+    CancelAtCloseSystem,
     EagerFollowUpDebouncer,
+    FixedJoinPool,
     FixedWindowDebouncer,
     ForgetfulDebouncer,
     ForgetfulShutdownPool,
+    NarrowCatchPool,
+    TextUnderMutexPool,
     UnlockedStatsPool,
 )
 from chapters.ch11_testing_concurrency import Debouncer, FakeClock, WorkerPool, demo
 from chapters.ch11_testing_concurrency.bursts import Run, burst_property, bursts, runs_on_fake_clock
 from chapters.ch11_testing_concurrency.falsify import falsify
+from chapters.ch11_testing_concurrency.hostile import Subject, hostile_property
 from chapters.ch11_testing_concurrency.machine import StepPool, debouncer_machine
 from chapters.ch11_testing_concurrency.shutdown import shutdown_property
 from chapters.ch11_testing_concurrency.snapshots import consistent, paused_snapshots, source_line, stress_property
@@ -196,3 +201,31 @@ def test_the_demo_shows_each_property_holding_on_the_reference_and_failing_on_it
     assert results["paused/WorkerPool"]["torn"] == 0
     assert results["paused/UnlockedStatsPool"]["torn"] == 1
     assert sum("FAILS" in line for line in lines) == 3
+
+
+# -- hostile tasks: the property fails on each core that trusts user code ---------------------
+
+HOSTILE_FIND = {**FIND, "derandomize": True}
+FORK_WARNING = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+
+
+# --8<-- [start:catches-hostile]
+@pytest.mark.filterwarnings(FORK_WARNING)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the broken workers die
+@pytest.mark.parametrize(
+    ("subject", "claims"),
+    [
+        pytest.param(Subject(pool=NarrowCatchPool), ("never settled", "workers"), id="NarrowCatchPool"),
+        pytest.param(Subject(pool=TextUnderMutexPool), ("deadlock", "never settled", "workers"),
+                     id="TextUnderMutexPool"),
+        pytest.param(Subject(pool=FixedJoinPool), ("shutdown",), id="FixedJoinPool"),
+        pytest.param(Subject(system=CancelAtCloseSystem), ("no report names",), id="CancelAtCloseSystem"),
+    ],
+)
+def test_the_hostile_task_property_catches_a_core_that_trusts_user_code(
+    subject: Subject, claims: tuple[str, ...]
+) -> None:
+    found = falsify(hostile_property(subject, max_examples=150, **HOSTILE_FIND))
+    assert found is not None, f"the hostile-task property passed on {subject}"
+    assert any(claim in found.message for claim in claims), found
+# --8<-- [end:catches-hostile]
