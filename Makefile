@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,django,ee,docs,bench
 
-.PHONY: browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean
+.PHONY: browser figures setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -94,3 +94,10 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .site .coverage htmlcov
+
+# Mutation testing of the core (mutmut 3 over reference/dualqueue, against tests/core). Slow (hours on
+# 2 cores), not a CI gate: the summary is in docs/guides/testing-concurrency.md. MUTATION_ARGS passes
+# options to tools/mutation.py, e.g. MUTATION_ARGS="--max-children 4".
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -q "mutmut==3.8.1"
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
