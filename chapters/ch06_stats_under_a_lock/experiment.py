@@ -42,6 +42,14 @@ class Verdict:
     torn_snapshots: list[str] = field(default_factory=list)  # a snapshot broke the invariant here
 
 
+def held(lock: Any) -> bool:
+    """Whether another thread holds ``lock``: a Lock, or an RLock (no ``locked()`` before 3.14)."""
+    if not lock.acquire(blocking=False):
+        return True
+    lock.release()
+    return False
+
+
 # --8<-- [start:two-workers-finish]
 def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
     """Worker 0 is preempted before each instruction of its counting code; worker 1 finishes meanwhile."""
@@ -65,7 +73,7 @@ def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
         first=lambda pool: pool._task_succeeded(0),
         second=meanwhile,
         code=pool_class._task_succeeded.__code__,
-        blocked=lambda pool: pool._mutex.locked(),  # worker 0 holds the mutex: the others wait
+        blocked=lambda pool: held(pool._mutex),  # worker 0 holds the mutex: the others wait
     ):
         verdict.explored += 1
         verdict.waited += p.waited

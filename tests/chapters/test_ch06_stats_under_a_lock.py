@@ -20,7 +20,7 @@ from pathlib import Path
 
 import chapters.ch06_stats_under_a_lock
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool, TaskSystem, WorkerPool, demo
-from chapters.ch06_stats_under_a_lock.experiment import consistent, hammer, two_workers_finish
+from chapters.ch06_stats_under_a_lock.experiment import consistent, hammer, held, two_workers_finish
 from chapters.ch06_stats_under_a_lock.interleave import preemptions
 
 from .support import DEADLOCK, Gate, boom, unique
@@ -56,7 +56,7 @@ def test_the_failure_path_loses_a_failed_count_without_the_mutex_and_not_with_it
             return lambda pool: pool._task_failed(slot, (boom, (), {}, 0.0), RuntimeError("boom"))
 
         explored = preemptions(
-            two_running, fail(0), fail(1), pool_class._task_failed.__code__, lambda pool: pool._mutex.locked()
+            two_running, fail(0), fail(1), pool_class._task_failed.__code__, lambda pool: held(pool._mutex)
         )
         assert explored
         return [p.where for p in explored if (p.subject._stats.failed, p.subject._stats.running) != (2, 0)]

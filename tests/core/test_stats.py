@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from dualqueue import WorkerPool
+from dualqueue.pool import _Task
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,7 +128,7 @@ def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
     ("method", "call"),
     [
         ("_task_succeeded", lambda pool: pool._task_succeeded(0)),
-        ("_task_failed", lambda pool: pool._task_failed(0, (boom, (), {}, 0.0, 0), RuntimeError("x"))),
+        ("_task_failed", lambda pool: pool._task_failed(0, _Task(boom, (), {}, 0.0, 0), RuntimeError("x"))),
     ],
 )
 def test_a_snapshot_between_any_two_lines_of_the_counting_code_is_consistent(method: str, call) -> None:
