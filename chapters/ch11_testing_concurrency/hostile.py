@@ -754,7 +754,7 @@ def hostile_property(
     @settings(deadline=None, **options)
     @given(w=workloads)
     def hostile_workloads_keep_every_promise(w: Workload) -> None:
-        check_hostile_workload(subject, w)
+        check_hostile_workload(subject or Subject(), w)
 
     return hostile_workloads_keep_every_promise
 

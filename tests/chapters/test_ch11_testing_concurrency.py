@@ -29,6 +29,7 @@ from chapters.broken import (
     UnlockedStatsPool,
 )
 from chapters.ch11_testing_concurrency import Debouncer, FakeClock, WorkerPool, demo
+from chapters.ch11_testing_concurrency.api_machine import api_machine
 from chapters.ch11_testing_concurrency.bursts import Run, burst_property, bursts, runs_on_fake_clock
 from chapters.ch11_testing_concurrency.falsify import falsify
 from chapters.ch11_testing_concurrency.hostile import Subject, hostile_property
@@ -229,3 +230,26 @@ def test_the_hostile_task_property_catches_a_core_that_trusts_user_code(
     assert found is not None, f"the hostile-task property passed on {subject}"
     assert any(claim in found.message for claim in claims), found
 # --8<-- [end:catches-hostile]
+
+
+# -- concurrent use of the API: the multi-threaded machine fails on each broken variant --------
+
+
+# --8<-- [start:catches-api]
+@pytest.mark.parametrize(
+    ("subject", "claim"),
+    [
+        pytest.param(Subject(pool=ForgetfulShutdownPool), "breaks submitted ==", id="ForgetfulShutdownPool"),
+        pytest.param(Subject(system=CancelAtCloseSystem), "no report names", id="CancelAtCloseSystem"),
+    ],
+)
+def test_the_concurrent_api_machine_catches_a_shutdown_that_loses_work(subject: Subject, claim: str) -> None:
+    machine = api_machine(subject)
+    found = falsify(
+        lambda: run_state_machine_as_test(
+            machine, settings=settings(max_examples=100, stateful_step_count=15, derandomize=True, **FIND)
+        )
+    )
+    assert found is not None, f"the concurrent API machine passed on {subject}"
+    assert claim in found.message, found
+# --8<-- [end:catches-api]
