@@ -54,7 +54,6 @@ __all__ = ["Debouncer"]
 logger = logging.getLogger("dualqueue")
 
 
-# --8<-- [start:states]
 class State(enum.Enum):
     """Where a debouncer is. Two questions: is a run in flight, and is a batch waiting?
 
@@ -104,9 +103,6 @@ class State(enum.Enum):
     @property
     def follow_up(self) -> bool:
         return self in (State.RUNNING_DUE, State.RUNNING_FLUSHED)
-
-
-# --8<-- [end:states]
 
 
 class Debouncer:
