@@ -315,7 +315,7 @@ def check_accounts(world: World) -> None:
         f"{len(world.items)} items accepted, {len(delivered)} delivered, "
         f"{counted} counted as dropped"
     )
-    # Nothing here cancels: a dropped item was dropped by a shutdown, which names its run.
+    # Nothing here cancels: an item was dropped by a shutdown, which names its run.
     runs = [n for r in world.reports for p in r.pools.values() for n in p.dropped]
     if counted:
         assert any(world.debouncer.name in n for n in runs), (

@@ -272,6 +272,7 @@ class Run:
     raised: dict[str, int] = field(default_factory=lambda: {"general": 0, "site": 0})
     callback_runs: int = 0
     cancelled: int = 0  # items the hostile code itself cancelled
+    early: bool = False  # hostile code shut a pool down before the judge did
     triggered: list[int] = field(default_factory=list)
     delivered: list[int] = field(default_factory=list)
     reports: list[tuple[str | None, ShutdownReport]] = field(default_factory=list)
@@ -292,10 +293,18 @@ class Run:
         self.release.wait(HANG)
 
 
+def make(kind: str, message: str) -> BaseException:
+    """An exception of the named kind (a group needs its list of exceptions)."""
+    base = KINDS[kind]
+    if issubclass(base, BaseExceptionGroup):
+        return base(message, [UserError(message)])
+    return base(message)
+
+
 def answer(how: str, run: Run, plain: str) -> Any:
     """What a hostile ``__str__``, ``__repr__`` or name attribute gives back."""
     if how.startswith("raises "):
-        raise KINDS[how.removeprefix("raises ")]("from a dunder")
+        raise make(how.removeprefix("raises "), "from a dunder")
     if how == "empty":
         return ""
     if how == "huge":
@@ -322,7 +331,8 @@ def build_error(spec: ErrorSpec, run: Run) -> BaseException:
         "__hash__": lambda self: 1,
     }
     cls = type(f"Hostile{spec.kind}", (base,), namespace)
-    exc = cls("hostile", []) if issubclass(base, BaseExceptionGroup) else cls("hostile")
+    group = issubclass(base, BaseExceptionGroup)
+    exc = cls("hostile", [UserError("inside")]) if group else cls("hostile")
     if spec.notes:
         exc.__notes__ = 42  # type: ignore[attr-defined]
     return exc
@@ -415,7 +425,7 @@ def with_policy(spec: PolicySpec, task: Callable[[], None]) -> Callable[[], None
             if spec.delay == "real":
                 return super().delay(failures)
             if spec.delay.startswith("raises "):
-                raise KINDS[spec.delay.removeprefix("raises ")]("from a policy")
+                raise make(spec.delay.removeprefix("raises "), "from a policy")
             return {"nan": math.nan, "inf": math.inf, "-1": -1.0}[spec.delay]
 
     try:
@@ -476,6 +486,7 @@ def call_back(call: str, queue: str, run: Run, item_base: int = 0) -> None:
         else:
             if isinstance(result, ShutdownReport):
                 run.reports.append((queue if call == "shutdown" else None, result))
+                run.early = True
             run.problem(
                 f"{call} from its own worker returned {result!r}, not RuntimeError"
             )
@@ -485,6 +496,7 @@ def call_back(call: str, queue: str, run: Run, item_base: int = 0) -> None:
             system[other].join(timeout=0.01)
         else:
             run.reports.append((other, system[other].shutdown(timeout=0.01)))
+            run.early = True
         if time.monotonic() - started > 0.01 + GRACE:
             run.problem(
                 f"{call} took {time.monotonic() - started:.1f}s for a 0.01s timeout"
@@ -560,7 +572,7 @@ class HostileHandler(logging.Handler):
             self.run.system["general"].snapshot()
             self.run.system["site"].snapshot()
         elif self.how.startswith("raises "):
-            raise KINDS[self.how.removeprefix("raises ")]("from a log handler")
+            raise make(self.how.removeprefix("raises "), "from a log handler")
 
 
 @contextmanager
@@ -597,8 +609,8 @@ def bounded(call: Callable[[], Any], limit: float, what: str) -> Any:
     thread.join(limit)
     assert outcome, f"{what} had not returned after {limit:.2f}s: a deadlock"
     ok, value = outcome[0]
-    if not ok:
-        raise value
+    if not ok:  # nothing the judge calls may raise: user code leaked into the caller
+        raise AssertionError(f"{what} raised {type(value).__name__} into its caller")
     return value
 
 
@@ -636,13 +648,20 @@ def settle(run: Run) -> None:
     """Wait until every pool is idle and the debouncer holds nothing (bounded)."""
     assert run.debouncer is not None
     deadline = time.monotonic() + HANG
+    debouncer = run.debouncer
     while time.monotonic() < deadline:
-        run.debouncer.flush()
+        bounded(debouncer.flush, HANG, "flush")
         idle = bounded(lambda: run.system.join(timeout=HANG), HANG + GRACE, "join")
-        if idle and not run.debouncer.pending and not run.debouncer.running:
+        if idle and not debouncer.pending and not debouncer.running:
             return
         time.sleep(WAIT)
-    raise AssertionError(f"the system never settled: {run.system.snapshot()}")
+    picture = bounded(run.system.snapshot, HANG, "snapshot")
+    raise AssertionError(f"the system never settled: {picture}")
+
+
+def submit(run: Run, spec: TaskSpec) -> None:
+    with suppress(PoolClosedError):  # a task shut that pool down: refused, not lost
+        run.system.submit(spec.queue, build_task(spec, run))
 
 
 # --8<-- [start:check]
@@ -658,9 +677,11 @@ def check_hostile_workload(subject: Subject, w: Workload) -> None:
     with log_handler(w.handler, run):
         try:
             for spec in w.tasks:
-                with suppress(PoolClosedError):  # a task shut that pool down: refused
-                    run.system.submit(spec.queue, build_task(spec, run))
-                call_back("trigger", spec.queue, run)
+                # Every call from the judge's thread is bounded too: a core that ran
+                # user code under its mutex fails here, rather than hanging the suite.
+                bounded(functools.partial(submit, run, spec), HANG, "submit")
+                trigger = functools.partial(call_back, "trigger", spec.queue, run)
+                bounded(trigger, HANG, "trigger")
                 look(run, "while tasks run")
             if w.release_first:
                 run.release.set()
@@ -723,8 +744,10 @@ def judge_quiet(run: Run, picture: dict[str, Any]) -> None:
         f"{len(run.triggered)} items triggered, {len(delivered)} delivered, "
         f"{d['dropped']} counted as dropped: {d}"
     )
-    # Items no one cancelled were dropped by a shutdown: a report must name their run.
-    if d["dropped"] > run.cancelled:
+    # Items no one cancelled were dropped by the system's shutdown: a report names
+    # their run. (If hostile code shut the pool down first, the debouncer's later
+    # runs were refused at its door: counted by the debouncer, named in its log.)
+    if d["dropped"] > run.cancelled and not run.early:
         names = [
             n for _, r in run.reports for p in (r, *r.pools.values()) for n in p.dropped
         ]
