@@ -211,16 +211,30 @@ FORK_WARNING = "ignore:This process .* is multi-threaded, use of fork:Deprecatio
 
 
 # --8<-- [start:catches-hostile]
+THE_WORKERS_DIE = "ignore::pytest.PytestUnhandledThreadExceptionWarning"  # in the bugs
+
+
 @pytest.mark.filterwarnings(FORK_WARNING)
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the broken workers die
+@pytest.mark.filterwarnings(THE_WORKERS_DIE)
 @pytest.mark.parametrize(
     ("subject", "claims"),
     [
-        pytest.param(Subject(pool=NarrowCatchPool), ("never settled", "workers"), id="NarrowCatchPool"),
-        pytest.param(Subject(pool=TextUnderMutexPool), ("deadlock", "never settled", "workers"),
-                     id="TextUnderMutexPool"),
-        pytest.param(Subject(pool=FixedJoinPool), ("shutdown",), id="FixedJoinPool"),
-        pytest.param(Subject(system=CancelAtCloseSystem), ("no report names",), id="CancelAtCloseSystem"),
+        pytest.param(
+            Subject(pool=NarrowCatchPool),
+            ("never settled", "workers"),
+            id="NarrowCatch",
+        ),
+        pytest.param(
+            Subject(pool=TextUnderMutexPool),
+            ("deadlock", "never settled", "workers"),
+            id="TextUnderMutex",
+        ),
+        pytest.param(Subject(pool=FixedJoinPool), ("shutdown",), id="FixedJoin"),
+        pytest.param(
+            Subject(system=CancelAtCloseSystem),
+            ("no report names",),
+            id="CancelAtClose",
+        ),
     ],
 )
 def test_the_hostile_task_property_catches_a_core_that_trusts_user_code(
@@ -232,24 +246,29 @@ def test_the_hostile_task_property_catches_a_core_that_trusts_user_code(
 # --8<-- [end:catches-hostile]
 
 
-# -- concurrent use of the API: the multi-threaded machine fails on each broken variant --------
+# -- concurrent use of the API: the multi-threaded machine fails on each broken variant
 
 
 # --8<-- [start:catches-api]
 @pytest.mark.parametrize(
     ("subject", "claim"),
     [
-        pytest.param(Subject(pool=ForgetfulShutdownPool), "breaks submitted ==", id="ForgetfulShutdownPool"),
-        pytest.param(Subject(system=CancelAtCloseSystem), "no report names", id="CancelAtCloseSystem"),
+        pytest.param(
+            Subject(pool=ForgetfulShutdownPool),
+            "breaks submitted ==",
+            id="ForgetfulShutdown",
+        ),
+        pytest.param(
+            Subject(system=CancelAtCloseSystem), "no report names", id="CancelAtClose"
+        ),
     ],
 )
-def test_the_concurrent_api_machine_catches_a_shutdown_that_loses_work(subject: Subject, claim: str) -> None:
+def test_the_concurrent_api_machine_catches_a_shutdown_that_loses_work(
+    subject: Subject, claim: str
+) -> None:
     machine = api_machine(subject)
-    found = falsify(
-        lambda: run_state_machine_as_test(
-            machine, settings=settings(max_examples=100, stateful_step_count=15, derandomize=True, **FIND)
-        )
-    )
+    steps = settings(max_examples=100, stateful_step_count=15, derandomize=True, **FIND)
+    found = falsify(lambda: run_state_machine_as_test(machine, settings=steps))
     assert found is not None, f"the concurrent API machine passed on {subject}"
     assert claim in found.message, found
 # --8<-- [end:catches-api]
