@@ -26,6 +26,10 @@ follow-ups run in a loop, never by recursion, however many there are.
 Only one timer is ever armed. A trigger just moves the due time; when the timer
 fires early it re-arms itself for the remainder. A burst of 10,000 triggers
 therefore schedules a handful of timers, not 10,000.
+
+Free-threading checklist (what still relies on the GIL): nothing. ``fn``,
+``pool``, ``clock`` and ``wait`` are set once in ``__init__`` and only read;
+every other attribute is read and written under the debouncer's lock.
 """
 
 from __future__ import annotations

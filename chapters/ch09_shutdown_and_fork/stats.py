@@ -13,6 +13,10 @@ ones waiting for a retry. No counter ever decreases except ``running`` and
 Why one lock per pool rather than one for the whole system: the invariant is
 per pool, and a single global lock would make a busy site pool contend with the
 general pool on every task, the very coupling two pools exist to remove.
+
+Free-threading checklist (what still relies on the GIL): nothing. Every field
+is touched under the owning pool's mutex; ``copy()`` runs under it too, and
+the copy is rendered outside it by one thread.
 """
 
 from __future__ import annotations

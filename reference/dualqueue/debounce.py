@@ -31,6 +31,10 @@ follow-ups run in a loop, never by recursion, however many there are.
 Only one timer is ever armed. A trigger just moves the due time; when the timer
 fires early it re-arms itself for the remainder. A burst of 10,000 triggers
 therefore schedules a handful of timers, not 10,000.
+
+Free-threading checklist (what still relies on the GIL): nothing. ``fn``,
+``pool``, ``clock`` and ``wait`` are set once in ``__init__`` and only read;
+every other attribute is read and written under the debouncer's lock.
 """
 
 from __future__ import annotations
@@ -39,13 +43,14 @@ import enum
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from .clock import Clock, Handle, check_seconds
 from .errors import PoolClosedError
-from .pool import OwnedTask, WorkerPool, _log, default_clock
+from .pool import JOIN_GRACE, OwnedTask, WorkerPool, _log, default_clock
 from .retry import task_name
 from .stats import ErrorRecord, describe, iso
 
@@ -154,6 +159,8 @@ class Debouncer:
         self._due_at: float | None = None  # when the pending batch runs
         self._timer: Handle | None = None  # at most one armed timer
         self._running_since: float | None = None  # when the run in flight started
+        self._in_hand: list[Any] | None = None  # a run's batch on its way to the pool
+        self._handed = threading.Condition(self._lock)  # notified when it got there
         self._closed = False
         self.triggers = 0
         self.runs = 0
@@ -240,10 +247,20 @@ class Debouncer:
         return count
 
     def close(self) -> None:
-        """Flush what is pending and refuse further triggers (used at shutdown)."""
+        """Flush what is pending and refuse further triggers (used at shutdown).
+
+        Returns once a run another thread was handing to the pool is in it
+        (within ``JOIN_GRACE``), so that the drain which follows finds it.
+        """
         self.flush()
+        deadline = time.monotonic() + JOIN_GRACE
         with self._lock:
             self._closed = True
+            while self._in_hand is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._handed.wait(remaining)
 
     @property
     def state(self) -> State:
@@ -275,10 +292,14 @@ class Debouncer:
         return batch
 
     def _take(self) -> list[Any]:
-        # Lock held: hand the pending batch to a run, which starts now.
+        # Lock held: hand the pending batch to a run, which starts now. Until
+        # the pool has it, it is "in hand": no drain can see it yet.
         self._state = State.RUNNING
         self._running_since = self.clock.now()
-        return self._clear_pending()
+        batch = self._clear_pending()
+        if self.pool is not None:
+            self._in_hand = batch
+        return batch
 
     def _fire(self) -> None:
         with self._lock:
@@ -308,9 +329,17 @@ class Debouncer:
             try:
                 self.pool.submit(self._task, batch)
             except Exception as exc:  # closed, full, or no thread: counted, never lost
+                self._handed_over(batch)
                 batch = self._refused(batch, exc)
             else:
+                self._handed_over(batch)
                 return
+
+    def _handed_over(self, batch: list[Any]) -> None:
+        with self._lock:
+            if self._in_hand is batch:
+                self._in_hand = None
+                self._handed.notify_all()
 
     def _refused(self, batch: list[Any], exc: Exception) -> list[Any] | None:
         error = describe(exc)
@@ -320,6 +349,7 @@ class Debouncer:
             self.name,
             len(batch),
             error[1],
+            aside=True,
         )
         with self._lock:
             self._last_error = ErrorRecord(*error, self.clock.now())
@@ -369,6 +399,7 @@ class Debouncer:
             "dualqueue: debouncer %s dropped its follow-up of %d item(s) at shutdown",
             self.name,
             count,
+            aside=True,
         )
         return (self._task.task_name,)
 
@@ -438,12 +469,20 @@ class _Run(OwnedTask):
     def dropped(self, args: tuple[Any, ...]) -> tuple[str, ...]:
         debouncer = self._debouncer
         (batch,) = args
+        debouncer._handed_over(batch)  # it was in the pool after all
         names = debouncer._drop_follow_up()  # the pool no longer takes one
-        debouncer._finish(batch, delivered=False)
+        debouncer._dispatch(debouncer._finish(batch, delivered=False))
         return names
 
     def abandoned(self) -> tuple[str, ...]:
-        return self._debouncer._drop_follow_up()
+        debouncer = self._debouncer
+        names = debouncer._drop_follow_up()
+        with debouncer._lock:
+            if not names and debouncer._in_hand is not None:
+                # The run is ending and handing its follow-up to a pool that
+                # now refuses it: the refusal counts the items; name it here.
+                names = (self.task_name,)
+        return names
 
 
 # Fork: a pending batch belongs to the parent (its run happens there); the

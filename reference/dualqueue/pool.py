@@ -9,7 +9,9 @@ another. It guarantees:
   a bounded queue is full; it never blocks.
 * **A worker never dies of a task.** Whatever a task raises, ``SystemExit`` and
   ``KeyboardInterrupt`` included, is caught, counted, logged and recorded as the
-  pool's ``last_error``; the worker goes on to the next task.
+  pool's ``last_error``; the worker goes on to the next task. The other user
+  code a failure runs (the exception's ``__str__``, the task's names, its retry
+  policy, log handlers) runs outside the mutex, and nothing it raises escapes.
 * **Lazy and fork-safe.** Creating a pool starts no thread; the first submit
   does. A child process created by ``os.fork()`` gets the pool back fresh:
   empty, with zeroed counters and no threads until its own first submit.
@@ -17,9 +19,22 @@ another. It guarantees:
   under the pool's one mutex (see ``stats.py`` for the invariant it keeps).
 * **Bounded, honest shutdown.** ``shutdown(timeout)`` stops intake, lets the
   workers drain the queue until the deadline, then drops what is left and
-  reports it by name. Workers are daemon threads, so a task that never returns
-  cannot hold the process open; an exit hook drains every live pool for a
-  bounded time before the interpreter stops them.
+  reports it by name; it returns within ``timeout`` plus ``JOIN_GRACE``.
+  Workers are daemon threads, so a task that never returns cannot hold the
+  process open; an exit hook drains every live pool for a bounded time before
+  the interpreter stops them. ``join`` and ``shutdown`` from one of the pool's
+  own workers raise ``RuntimeError``; every timeout is None or finite.
+* **Weakly held.** Workers hold their pool only weakly while they wait: an
+  unreferenced idle pool is collected and its workers end.
+
+Free-threading checklist (what still relies on the GIL):
+
+* ``_busy_pools`` is one dict written under each pool's own mutex, so two pools
+  may set and delete their own keys at once. A single item assignment or
+  deletion is atomic under the GIL, and free-threaded builds lock each dict
+  internally; no code reads it, it only holds busy pools alive.
+* Everything else shared is read and written under the pool's mutex or a
+  module lock; the worker's thread-local is per thread.
 """
 
 from __future__ import annotations
@@ -87,9 +102,30 @@ class OwnedTask:
         return ()
 
 
-def _log(level: int, msg: str, *args: object, exc: BaseException | None = None) -> None:
+def _log(
+    level: int,
+    msg: str,
+    *args: object,
+    exc: BaseException | None = None,
+    aside: bool = False,
+) -> None:
     # A log handler or filter is user code: whatever it raises (or however it
     # fails to format a hostile exception) must not reach a worker or a drain.
+    # With aside=True the record is emitted on a short-lived daemon thread, so
+    # that a handler that blocks cannot hold up a shutdown that must return
+    # within its deadline (inline if no thread can start, as at some exits).
+    if aside:
+        try:
+            threading.Thread(
+                target=_log,
+                args=(level, msg, *args),
+                kwargs={"exc": exc},
+                name="dualqueue-log",
+                daemon=True,
+            ).start()
+            return
+        except RuntimeError:
+            pass
     try:
         exc_info = None if exc is None else (type(exc), exc, exc.__traceback__)
         logger.log(level, msg, *args, exc_info=exc_info)
@@ -248,6 +284,8 @@ class WorkerPool:
         # interrupts this thread inside a critical section can detect it and
         # refuse, instead of deadlocking (see _refuse_reentry).
         self._mutex = threading.RLock()
+        # Held by the one drain of this pool in progress (see drain()).
+        self._drain_lock = threading.Lock()
         # Notified when a task is queued or when idle workers must exit.
         self._not_empty = threading.Condition(self._mutex)
         # Notified when nothing is queued, waiting for a retry, or running.
@@ -592,6 +630,7 @@ class WorkerPool:
                 list(report.dropped),
                 len(report.still_running),
                 list(report.still_running),
+                aside=True,
             )
         return report, threads
 
@@ -759,18 +798,49 @@ def drain(pools: list[WorkerPool], timeout: float | None) -> ShutdownReport:
     """
     timeout = check_timeout("timeout", timeout)
     refuse_own_worker(pools, "shutdown()")
+    for pool in pools:
+        pool._refuse_reentry("shutdown()")
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
-    tickets = [(pool, pool._close()) for pool in pools]
-    reports: dict[str, ShutdownReport] = {}
-    threads: list[threading.Thread] = []
-    for pool, ticket in tickets:
-        key, n = pool.name, 1
-        while key in reports:  # two systems in one process may both have a "general"
-            n += 1
-            key = f"{pool.name}#{n}"
-        reports[key], idle_threads = pool._drain(ticket, deadline)
-        threads += idle_threads
+    # One drain per pool at a time (two shutdowns at once, or a pool listed
+    # twice): each task is accounted for in exactly one report. The locks are
+    # taken in one global order, so concurrent drains cannot deadlock, and
+    # only until the deadline: a pool another drain still holds then is
+    # closed, and reported empty here, since that drain accounts for it.
+    owned: dict[int, WorkerPool] = {}
+    for pool in sorted({id(pool): pool for pool in pools}.values(), key=id):
+        if deadline is None:
+            acquired = pool._drain_lock.acquire()
+        else:
+            wait = min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
+            acquired = pool._drain_lock.acquire(timeout=wait)
+        if acquired:
+            owned[id(pool)] = pool
+    tickets: list[tuple[WorkerPool, bool, _Ticket]] = []
+    try:
+        for pool in pools:
+            ticket = pool._close()
+            tickets.append((pool, owned.pop(id(pool), None) is not None, ticket))
+        reports: dict[str, ShutdownReport] = {}
+        threads: list[threading.Thread] = []
+        for pool, mine, ticket in tickets:
+            key, n = pool.name, 1
+            while (
+                key in reports
+            ):  # two systems in one process may both have a "general"
+                n += 1
+                key = f"{pool.name}#{n}"
+            if mine:
+                reports[key], idle_threads = pool._drain(ticket, deadline)
+                threads += idle_threads
+            else:
+                reports[key] = ShutdownReport(0, 0, 0, (), (), 0.0)
+    finally:
+        for pool, mine, _ in tickets:
+            if mine:
+                pool._drain_lock.release()
+        for pool in owned.values():  # acquired, but _close raised first
+            pool._drain_lock.release()
     join_until = time.monotonic() + JOIN_GRACE
     for thread in threads:
         thread.join(max(0.0, join_until - time.monotonic()))

@@ -14,6 +14,10 @@ and is recorded as a ``DeadLetter`` in a bounded ring on its pool.
 
 Calling a wrapped function directly calls it once: the policy is the pool's
 business, not the function's.
+
+Free-threading checklist (what still relies on the GIL): nothing. ``Retry``
+and ``DeadLetter`` are frozen; ``task_name`` reads attributes of the task
+and keeps no state.
 """
 
 from __future__ import annotations

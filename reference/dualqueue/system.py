@@ -10,6 +10,11 @@ Like its pools, a ``TaskSystem`` starts no thread when created, survives
 ``os.fork()`` (the child gets fresh, empty pools), and is drained at
 interpreter exit: the exit hook first flushes each system's debouncers into
 their pools, then drains every pool against one shared deadline.
+
+Free-threading checklist (what still relies on the GIL): ``submit`` reads
+``_pools`` without a lock, on purpose (the request's hot path). That dict is
+filled in ``__init__`` and never changed, so concurrent reads are safe with or
+without the GIL. ``_debouncers`` and the registry are guarded by locks.
 """
 
 from __future__ import annotations
@@ -232,6 +237,7 @@ def _at_exit() -> None:
                     "dualqueue: flushing debouncer %s at exit failed",
                     debouncer.name,
                     exc=exc,
+                    aside=True,
                 )
     report = drain_all()
     if report.queued or report.running:
@@ -243,6 +249,7 @@ def _at_exit() -> None:
             len(report.dropped),
             len(report.still_running),
             report.elapsed,
+            aside=True,
         )
 
 

@@ -48,9 +48,13 @@ def healthy(pool: WorkerPool) -> dict[str, Any]:
 # -- 1. user code inside the pool's bookkeeping ----------------------------
 
 
+# --8<-- [start:unprintable]
 class StrRaises(Exception):
     def __str__(self) -> str:
         raise ValueError("no text for you")
+
+
+# --8<-- [end:unprintable]
 
 
 class StrNotText(Exception):
@@ -425,9 +429,7 @@ SIGNAL_SCRIPT = textwrap.dedent(
 
 def test_9_a_signal_handler_inside_submits_critical_section_gets_an_error_not_a_deadlock() -> None:
     """Before: the handler's snapshot waited forever for the mutex its own thread held."""
-    result = subprocess.run(
-        [sys.executable, "-c", SIGNAL_SCRIPT], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+    result = subprocess.run([sys.executable, "-c", SIGNAL_SCRIPT], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "['refused', 'refused', 'refused'] consistent" in lines, result.stdout
@@ -493,9 +495,7 @@ EXIT_SCRIPT = textwrap.dedent(
 
 def test_11_the_exit_drain_runs_before_libraries_imported_later_are_torn_down() -> None:
     """Before: ``atexit`` ran the database's teardown first; the queued task found it closed."""
-    result = subprocess.run(
-        [sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+    result = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "database open", result.stdout + result.stderr
 
