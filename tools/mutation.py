@@ -4,7 +4,8 @@
 
 mutmut 3 mutates a ``src/`` folder it maps to the package name, and copies the tests
 next to it. The repository keeps the core in ``reference/``, so this builds a scratch
-project (``.mutation/`` by default): ``src`` is a symbolic link to ``reference`` (the
+project (``$TMPDIR/dualqueue-mutation`` by default, outside the repository, whose checks
+would otherwise see the copies): ``src`` is a symbolic link to ``reference`` (the
 core is mutated through it, never in place: mutmut writes its mutants under the
 scratch's ``mutants/``), ``tests`` and ``chapters`` are copies, and ``setup.cfg``
 configures mutmut. The Django adapter is not mutated.
@@ -28,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -103,7 +105,7 @@ def summarize(scratch: Path) -> dict[str, dict[str, object]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scratch", type=Path, default=ROOT / ".mutation")
+    parser.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "dualqueue-mutation")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--timeout-multiplier", type=float, default=5.0)
     parser.add_argument("--summary-only", action="store_true", help="summarize a finished run")
