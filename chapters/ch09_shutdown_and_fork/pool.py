@@ -68,6 +68,8 @@ logger = logging.getLogger("dualqueue")
 # How long a shutdown waits, after its deadline, for idle workers to exit:
 # one budget for all pools and threads together, never one per thread.
 JOIN_GRACE = 0.25
+# How long a log record emitted during a shutdown may hold it up.
+LOG_GRACE = 0.05
 
 
 class _Task(NamedTuple):
@@ -111,21 +113,25 @@ def _log(
 ) -> None:
     # A log handler or filter is user code: whatever it raises (or however it
     # fails to format a hostile exception) must not reach a worker or a drain.
-    # With aside=True the record is emitted on a short-lived daemon thread, so
-    # that a handler that blocks cannot hold up a shutdown that must return
-    # within its deadline (inline if no thread can start, as at some exits).
+    # With aside=True the record is emitted on a short-lived daemon thread,
+    # waited for LOG_GRACE at most: a normal handler has finished by then, and
+    # one that blocks cannot hold up a shutdown that must keep its deadline
+    # (inline if no thread can start, as at some exits).
     if aside:
+        thread = threading.Thread(
+            target=_log,
+            args=(level, msg, *args),
+            kwargs={"exc": exc},
+            name="dualqueue-log",
+            daemon=True,
+        )
         try:
-            threading.Thread(
-                target=_log,
-                args=(level, msg, *args),
-                kwargs={"exc": exc},
-                name="dualqueue-log",
-                daemon=True,
-            ).start()
-            return
+            thread.start()
         except RuntimeError:
             pass
+        else:
+            thread.join(LOG_GRACE)
+            return
     try:
         exc_info = None if exc is None else (type(exc), exc, exc.__traceback__)
         logger.log(level, msg, *args, exc_info=exc_info)
