@@ -41,40 +41,43 @@ from chapters.ch11_testing_concurrency.hostile import (
 FORK_WARNING = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
 
 
+# --8<-- [start:hostile-property]
 @pytest.mark.filterwarnings(FORK_WARNING)
 def test_hostile_workloads_keep_every_promise() -> None:
-    hostile_property(Subject(), max_examples=min(settings().max_examples, 50), derandomize=True)()
+    examples = min(settings().max_examples, 50)
+    hostile_property(Subject(), max_examples=examples, derandomize=True)()
+# --8<-- [end:hostile-property]
 
 
 # -- times and delays: finite, or refused at the caller -------------------------------------
 
+# --8<-- [start:times-refused]
 NOT_FINITE = [math.nan, math.inf, -math.inf, -1.0, -1e-9]
 NOT_NUMBERS = ["1", b"1", [1], object()]
+Call = Callable[[WorkerPool, Any], object]
+TIMES: dict[str, Call] = {
+    "pool.join": lambda p, t: p.join(timeout=t),
+    "pool.shutdown": lambda p, t: p.shutdown(timeout=t),
+    "system.shutdown": lambda p, t: TaskSystem(general=1).shutdown(timeout=t),
+    "system.join": lambda p, t: TaskSystem(general=1).join(timeout=t),
+    "exit_timeout": lambda p, t: WorkerPool("p", exit_timeout=t),
+    "system.exit_timeout": lambda p, t: TaskSystem(general=1, exit_timeout=t),
+    "Debouncer.wait": lambda p, t: Debouncer(print, wait=t),
+    "Debouncer.max_wait": lambda p, t: Debouncer(print, wait=1, max_wait=t),
+    "FakeClock.call_later": lambda p, t: FakeClock().call_later(t, print),
+    "FakeClock.advance": lambda p, t: FakeClock().advance(t),
+    "SystemClock.call_later": lambda p, t: SystemClock().call_later(t, print),
+    "Retry.base_delay": lambda p, t: Retry(base_delay=t),
+    "Retry.max_delay": lambda p, t: Retry(max_delay=t),
+    "Retry.factor": lambda p, t: Retry(factor=t),
+    "Retry.jitter": lambda p, t: Retry(jitter=t),
+}
 
 
 @pytest.mark.parametrize("bad", NOT_FINITE + NOT_NUMBERS, ids=repr)
-@pytest.mark.parametrize(
-    "call",
-    [
-        pytest.param(lambda pool, bad: pool.join(timeout=bad), id="pool.join"),
-        pytest.param(lambda pool, bad: pool.shutdown(timeout=bad), id="pool.shutdown"),
-        pytest.param(lambda pool, bad: TaskSystem(general=1).shutdown(timeout=bad), id="system.shutdown"),
-        pytest.param(lambda pool, bad: TaskSystem(general=1).join(timeout=bad), id="system.join"),
-        pytest.param(lambda pool, bad: WorkerPool("p", exit_timeout=bad), id="exit_timeout"),
-        pytest.param(lambda pool, bad: TaskSystem(general=1, exit_timeout=bad), id="system.exit_timeout"),
-        pytest.param(lambda pool, bad: Debouncer(print, wait=bad), id="Debouncer.wait"),
-        pytest.param(lambda pool, bad: Debouncer(print, wait=1, max_wait=bad), id="Debouncer.max_wait"),
-        pytest.param(lambda pool, bad: FakeClock().call_later(bad, print), id="FakeClock.call_later"),
-        pytest.param(lambda pool, bad: FakeClock().advance(bad), id="FakeClock.advance"),
-        pytest.param(lambda pool, bad: SystemClock().call_later(bad, print), id="SystemClock.call_later"),
-        pytest.param(lambda pool, bad: Retry(base_delay=bad), id="Retry.base_delay"),
-        pytest.param(lambda pool, bad: Retry(max_delay=bad), id="Retry.max_delay"),
-        pytest.param(lambda pool, bad: Retry(factor=bad), id="Retry.factor"),
-        pytest.param(lambda pool, bad: Retry(jitter=bad), id="Retry.jitter"),
-    ],
-)
+@pytest.mark.parametrize("call", TIMES.values(), ids=TIMES.keys())
 def test_a_time_that_is_not_a_finite_number_is_refused_at_the_caller(
-    call: Callable[[WorkerPool, Any], object], bad: object
+    call: Call, bad: object
 ) -> None:
     pool = WorkerPool("times", workers=1)
     with pytest.raises((ValueError, TypeError)):
@@ -84,6 +87,7 @@ def test_a_time_that_is_not_a_finite_number_is_refused_at_the_caller(
     pool.submit(done.set)
     assert done.wait(HANG) and pool.join(timeout=HANG)
     assert pool.shutdown(timeout=HANG).complete
+# --8<-- [end:times-refused]
 
 
 @settings(deadline=None)
