@@ -55,32 +55,40 @@ def test_hostile_workloads_keep_every_promise() -> None:
 NOT_FINITE = [math.nan, math.inf, -math.inf, -1.0, -1e-9]
 NOT_NUMBERS = ["1", b"1", [1], object()]
 Call = Callable[[WorkerPool, Any], object]
-TIMES: dict[str, Call] = {
-    "pool.join": lambda p, t: p.join(timeout=t),
-    "pool.shutdown": lambda p, t: p.shutdown(timeout=t),
-    "system.shutdown": lambda p, t: TaskSystem(general=1).shutdown(timeout=t),
-    "system.join": lambda p, t: TaskSystem(general=1).join(timeout=t),
-    "exit_timeout": lambda p, t: WorkerPool("p", exit_timeout=t),
-    "system.exit_timeout": lambda p, t: TaskSystem(general=1, exit_timeout=t),
-    "Debouncer.wait": lambda p, t: Debouncer(print, wait=t),
-    "Debouncer.max_wait": lambda p, t: Debouncer(print, wait=1, max_wait=t),
-    "FakeClock.call_later": lambda p, t: FakeClock().call_later(t, print),
-    "FakeClock.advance": lambda p, t: FakeClock().advance(t),
-    "SystemClock.call_later": lambda p, t: SystemClock().call_later(t, print),
-    "Retry.base_delay": lambda p, t: Retry(base_delay=t),
-    "Retry.max_delay": lambda p, t: Retry(max_delay=t),
-    "Retry.factor": lambda p, t: Retry(factor=t),
-    "Retry.jitter": lambda p, t: Retry(jitter=t),
+TIMES: dict[str, tuple[str, Call]] = {  # id: (the argument's name, a call passing it)
+    "pool.join": ("timeout", lambda p, t: p.join(timeout=t)),
+    "pool.shutdown": ("timeout", lambda p, t: p.shutdown(timeout=t)),
+    "system.shutdown": (
+        "timeout", lambda p, t: TaskSystem(general=1).shutdown(timeout=t)
+    ),
+    "system.join": ("timeout", lambda p, t: TaskSystem(general=1).join(timeout=t)),
+    "exit_timeout": ("exit_timeout", lambda p, t: WorkerPool("p", exit_timeout=t)),
+    "system.exit_timeout": (
+        "exit_timeout", lambda p, t: TaskSystem(general=1, exit_timeout=t)
+    ),
+    "Debouncer.wait": ("wait", lambda p, t: Debouncer(print, wait=t)),
+    "Debouncer.max_wait": (
+        "max_wait", lambda p, t: Debouncer(print, wait=1, max_wait=t)
+    ),
+    "FakeClock.call_later": ("delay", lambda p, t: FakeClock().call_later(t, print)),
+    "FakeClock.advance": ("seconds", lambda p, t: FakeClock().advance(t)),
+    "SystemClock.call_later": (
+        "delay", lambda p, t: SystemClock().call_later(t, print)
+    ),
+    "Retry.base_delay": ("base_delay", lambda p, t: Retry(base_delay=t)),
+    "Retry.max_delay": ("max_delay", lambda p, t: Retry(max_delay=t)),
+    "Retry.factor": ("factor", lambda p, t: Retry(factor=t)),
+    "Retry.jitter": ("jitter", lambda p, t: Retry(jitter=t)),
 }
 
 
 @pytest.mark.parametrize("bad", NOT_FINITE + NOT_NUMBERS, ids=repr)
-@pytest.mark.parametrize("call", TIMES.values(), ids=TIMES.keys())
+@pytest.mark.parametrize(("argument", "call"), TIMES.values(), ids=TIMES.keys())
 def test_a_time_that_is_not_a_finite_number_is_refused_at_the_caller(
-    call: Call, bad: object
+    argument: str, call: Call, bad: object
 ) -> None:
     pool = WorkerPool("times", workers=1)
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises((ValueError, TypeError), match=f"^{argument} "):  # names it
         call(pool, bad)
     # Refused before it did anything: the pool is still open and still works.
     done = threading.Event()
@@ -105,6 +113,28 @@ def test_a_policy_accepted_at_construction_gives_a_finite_delay_for_any_failure_
     policy = Retry(attempts=attempts, base_delay=base_delay, factor=factor, max_delay=max_delay, jitter=jitter)
     delay = policy.delay(failures)  # an OverflowError here would end the task at best
     assert math.isfinite(delay) and 0 <= delay <= max_delay
+
+
+@pytest.mark.parametrize("call", ["join", "shutdown"])
+@pytest.mark.parametrize("owner", ["pool", "system"])
+def test_join_or_shutdown_from_an_own_worker_is_refused_at_once_and_says_why(
+    call: str, owner: str
+) -> None:
+    tasks = TaskSystem(general=1)
+    refusals: list[str] = []
+
+    def task() -> None:
+        target = tasks if owner == "system" else tasks["general"]
+        try:
+            getattr(target, call)(timeout=HANG)
+        except RuntimeError as exc:
+            refusals.append(str(exc))
+
+    tasks.submit("general", task)
+    assert tasks.join(timeout=HANG)
+    assert len(refusals) == 1 and f"{call}()" in refusals[0], refusals
+    assert not tasks["general"].closed, "refused, yet it closed the pool"
+    assert tasks.shutdown(timeout=HANG).complete
 
 
 # -- the clock's thread ------------------------------------------------------------------------
