@@ -14,8 +14,9 @@ Not linked, and so deselected: the tests that trace a method's ``__code__`` line
 line (mutmut's trampolines replace the code objects they trace) and the ones that run
 the core in a subprocess or a forked child (mutmut cannot see which mutant they ran).
 Each mutant runs only the tests that reached it, with a CPU-time limit of
-``(estimated test time + 1 s) * multiplier * 2``: a mutant that hangs a worker is
-stopped and counted as killed by timeout.
+``(estimated test time + 1 s) * multiplier * 2``: a mutant that spins is stopped and
+counted as killed by timeout. A mutant that deadlocks uses no CPU: pytest-timeout
+(``--pytest-timeout`` seconds per test) stops it, and the failing test kills it.
 
 At the end it prints the score per module (killed + timeout over tested) and writes
 ``mutants/summary.json`` in the scratch, with every surviving mutant's name.
@@ -58,7 +59,7 @@ process_isolation=fork
 [tool:pytest]
 pythonpath = .
 addopts = -p no:cacheprovider -q
-timeout = 120
+timeout = {pytest_timeout}
 filterwarnings =
     error::pytest.PytestUnhandledThreadExceptionWarning
     ignore:This process .* is multi-threaded, use of fork:DeprecationWarning
@@ -67,7 +68,7 @@ markers =
 """
 
 
-def build(scratch: Path, multiplier: float, deselect: list[str]) -> None:
+def build(scratch: Path, multiplier: float, deselect: list[str], pytest_timeout: int) -> None:
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -81,7 +82,8 @@ def build(scratch: Path, multiplier: float, deselect: list[str]) -> None:
     shutil.copytree(ROOT / "tests" / "core", scratch / "tests" / "core", ignore=ignore)
     # setup.cfg lists are one item a line: the first line stays empty.
     args = "".join(f"\n    --deselect={test}" for test in DESELECT + deselect)
-    (scratch / "setup.cfg").write_text(SETUP_CFG.format(args=args, multiplier=multiplier))
+    config = SETUP_CFG.format(args=args, multiplier=multiplier, pytest_timeout=pytest_timeout)
+    (scratch / "setup.cfg").write_text(config)
 
 
 def summarize(scratch: Path) -> dict[str, dict[str, object]]:
@@ -109,6 +111,11 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--timeout-multiplier", type=float, default=5.0)
     parser.add_argument("--summary-only", action="store_true", help="summarize a finished run")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --scratch")
+    parser.add_argument(
+        "--pytest-timeout", type=int, default=20,
+        help="seconds per test (a mutant that deadlocks waits on this, not on the CPU limit)",
+    )
     parser.add_argument(
         "--deselect", action="append", default=[], metavar="TEST",
         help="also leave out TEST (mutmut refuses to start while a selected test fails)",
@@ -116,7 +123,8 @@ def main() -> int:
     options = parser.parse_args()
     scratch = options.scratch.resolve()
     if not options.summary_only:
-        build(scratch, options.timeout_multiplier, options.deselect)
+        if not options.resume:
+            build(scratch, options.timeout_multiplier, options.deselect, options.pytest_timeout)
         mutmut = Path(sys.executable).with_name("mutmut")
         env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "dev")}
         command = [str(mutmut), "run", "--max-children", str(options.max_children)]
