@@ -631,11 +631,17 @@ def judge_picture(picture: dict[str, Any], run: Run, where: str) -> None:
                 f"{where}: pool {name} has {s['alive_workers']} of "
                 f"{s['workers']} workers"
             )
-        error = s["last_error"]
-        if error is not None and not (
-            isinstance(error["message"], str) and len(error["message"]) <= 1000
-        ):
-            run.problem(f"{where}: pool {name} shows an unbounded error message")
+        texts = [(letter["task"], letter["message"]) for letter in s["dead_letters"]]
+        if s["last_error"] is not None:
+            texts.append(("-", s["last_error"]["message"]))
+        for task, message in texts:  # short text, whatever the names and __str__ did
+            if not (short(task) and (short(message) or message == "")):
+                run.problem(f"{where}: pool {name} shows {task!r:.80}: {message!r:.80}")
+
+
+def short(text: object) -> bool:
+    """A non-empty ``str`` of at most 1000 characters: fit for a status page."""
+    return type(text) is str and 0 < len(text) <= 1000
 
 
 def look(run: Run, where: str) -> dict[str, Any]:
@@ -731,7 +737,8 @@ def judge_quiet(run: Run, picture: dict[str, Any]) -> None:
         for part in (report, *report.pools.values()):
             accounted = part.finished + len(part.dropped) + len(part.still_running)
             assert accounted == part.queued + part.running, f"a report's books: {part}"
-            assert all(isinstance(n, str) for n in (*part.dropped, *part.still_running))
+            names = (*part.dropped, *part.still_running)
+            assert all(short(n) for n in names), f"a report's names: {names!r:.200}"
     d = picture["debouncers"]["hostile"]
     delivered = sorted(run.delivered)
     assert len(set(delivered)) == len(delivered), (

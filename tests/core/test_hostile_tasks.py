@@ -23,13 +23,20 @@ from typing import Any
 
 import pytest
 from dualqueue import Debouncer, FakeClock, Retry, SystemClock, TaskSystem, WorkerPool
+from dualqueue.retry import NAME_LIMIT
+from dualqueue.stats import MESSAGE_LIMIT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chapters.ch11_testing_concurrency.hostile import (
     HANG,
     KINDS,
+    ErrorSpec,
+    Run,
     Subject,
+    TaskSpec,
+    UserError,
+    build_task,
     check_hostile_workload,
     hostile_property,
 )
@@ -137,6 +144,58 @@ def test_join_or_shutdown_from_an_own_worker_is_refused_at_once_and_says_why(
     assert tasks.shutdown(timeout=HANG).complete
 
 
+# -- what a person reads: short, fixed text where user code would not give any ------------
+
+STR_FAILED = "<exception str() failed>"  # the fallback traceback uses too
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("plain", "hostile"),
+        ("empty", ""),
+        ("many-lines", ""),  # the first line of "\n\n...hostile"
+        ("huge", "x" * (MESSAGE_LIMIT - 1) + "…"),
+        ("not-text", STR_FAILED),
+        ("recurses", STR_FAILED),
+        ("raises SystemExit", STR_FAILED),
+        ("raises KeyboardInterrupt", STR_FAILED),
+        ("raises BaseExceptionGroup", STR_FAILED),
+    ],
+)
+def test_an_error_is_shown_by_its_first_line_bounded_or_by_a_fixed_text(
+    how: str, expected: str
+) -> None:
+    pool = WorkerPool("general", workers=1)
+    run = Run(TaskSystem(general=pool))
+    pool.submit(build_task(TaskSpec("general", "function", error=ErrorSpec("UserError", how)), run))
+    assert pool.join(timeout=HANG)
+    error = pool.snapshot()["last_error"]
+    letter = pool.snapshot()["dead_letters"][-1]
+    assert (error["message"], letter["message"]) == (expected, expected)
+    assert error["type"] == "chapters.ch11_testing_concurrency.hostile.HostileUserError"
+    pool.shutdown(timeout=HANG)
+
+
+def test_a_name_that_raises_or_is_too_long_is_shown_short_and_fixed() -> None:
+    pool = WorkerPool("general", workers=1, dead_letters=10)
+    run = Run(TaskSystem(general=pool))
+    failing = ErrorSpec("UserError")
+    for shape in ("nameless", "names-raise", "names-not-text", "task-name-raises"):
+        pool.submit(build_task(TaskSpec("general", shape, error=failing), run))
+
+    def long_name() -> None:
+        raise UserError("fails")
+
+    long_name.__qualname__ = "n" * 1000
+    pool.submit(long_name)
+    assert pool.join(timeout=HANG)
+    names = [letter["task"] for letter in pool.snapshot()["dead_letters"]]
+    assert names[:4] == ["HostileCallable"] * 4, names
+    assert names[4] == (f"{__name__}." + "n" * 1000)[: NAME_LIMIT - 1] + "…"
+    pool.shutdown(timeout=HANG)
+
+
 # -- the clock's thread ------------------------------------------------------------------------
 
 
@@ -208,7 +267,7 @@ def test_forking_a_pool_with_live_workers_warns_and_the_child_works() -> None:
 
 def test_the_property_runs_one_workload_by_hand() -> None:
     """A readable example of what the strategies generate, kept as a regression."""
-    from chapters.ch11_testing_concurrency.hostile import ErrorSpec, PolicySpec, TaskSpec, Workload
+    from chapters.ch11_testing_concurrency.hostile import PolicySpec, Workload
 
     w = Workload(
         general=2,
