@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.stateful import run_state_machine_as_test
 
 from chapters.broken import (
@@ -36,6 +37,7 @@ from chapters.ch11_testing_concurrency.hostile import Subject, hostile_property
 from chapters.ch11_testing_concurrency.machine import StepPool, debouncer_machine
 from chapters.ch11_testing_concurrency.shutdown import shutdown_property
 from chapters.ch11_testing_concurrency.snapshots import consistent, paused_snapshots, source_line, stress_property
+from tests.forking import FORK_WITH_THREADS
 
 FIND = {"phases": [Phase.generate], "database": None}  # against a broken variant: find a failure, do not shrink
 
@@ -207,7 +209,7 @@ def test_the_demo_shows_each_property_holding_on_the_reference_and_failing_on_it
 # -- hostile tasks: the property fails on each core that trusts user code ---------------------
 
 HOSTILE_FIND = {**FIND, "derandomize": True}
-FORK_WARNING = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+FORK_WARNING = FORK_WITH_THREADS  # the hostile workloads fork on purpose (tests/forking.py)
 
 
 # --8<-- [start:catches-hostile]
@@ -267,8 +269,15 @@ def test_the_concurrent_api_machine_catches_a_shutdown_that_loses_work(
     subject: Subject, claim: str
 ) -> None:
     machine = api_machine(subject)
-    steps = settings(max_examples=100, stateful_step_count=15, derandomize=True, **FIND)
-    found = falsify(lambda: run_state_machine_as_test(machine, settings=steps))
+    steps = settings(max_examples=100, stateful_step_count=15, **FIND)
+    found = None
+    for _ in range(3):  # three independent searches of 100 stories each
+        try:
+            found = falsify(lambda: run_state_machine_as_test(machine, settings=steps))
+        except FlakyStrategyDefinition:  # its threads replayed a story differently
+            continue
+        if found is not None:
+            break
     assert found is not None, f"the concurrent API machine passed on {subject}"
     assert claim in found.message, found
 # --8<-- [end:catches-api]
