@@ -26,7 +26,7 @@ DJANGO_SUITES := tests/django tests/demo tests/conformance tests/e2e
 CORE_SUITES := tests/core tests/chapters tests/reliability
 
 .PHONY: screenshots browser services figures site-assets setup test lint typecheck pytest docs-build docs demo walkthrough bench bench-quick clean \
-	test-django61 test-py312 test-py313 setup-django61 setup-py312
+	test-django61 test-py312 test-py313 setup-django61 setup-py312 mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dualqueue needs Python >= 3.11"'
@@ -191,3 +191,10 @@ docs: $(STAMP) site-assets
 
 clean:
 	rm -rf $(VENV) $(VENV61) $(VENV312) .site .coverage htmlcov docs/assets/vendor $(SITE_ASSETS)/node_modules
+
+# Mutation testing of the core (mutmut 3 over reference/dualqueue, against tests/core). Slow (hours on
+# 2 cores), not a CI gate: the summary is in docs/guides/testing-concurrency.md. MUTATION_ARGS passes
+# options to tools/mutation.py, e.g. MUTATION_ARGS="--max-children 4".
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -q "mutmut==3.8.1"
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)

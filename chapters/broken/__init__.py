@@ -11,6 +11,14 @@ Never use them for anything else.
 """
 
 from .debouncers import EagerFollowUpDebouncer, FixedWindowDebouncer, ForgetfulDebouncer
+from .hostile import (
+    CancelAtCloseDebouncer,
+    CancelAtCloseSystem,
+    FixedJoinPool,
+    NarrowCatchPool,
+    TextUnderMutexPool,
+    live_pools_without_a_copy,
+)
 from .pools import (
     ForgetfulShutdownPool,
     NoForkResetPool,
@@ -20,12 +28,18 @@ from .pools import (
 )
 
 __all__ = [
+    "CancelAtCloseDebouncer",
+    "CancelAtCloseSystem",
     "EagerFollowUpDebouncer",
+    "FixedJoinPool",
     "FixedWindowDebouncer",
     "ForgetfulDebouncer",
     "ForgetfulShutdownPool",
+    "NarrowCatchPool",
     "NoForkResetPool",
     "SharedPoolSystem",
+    "TextUnderMutexPool",
     "UnboundedDeadLetterPool",
     "UnlockedStatsPool",
+    "live_pools_without_a_copy",
 ]

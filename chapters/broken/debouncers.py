@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dualqueue import Debouncer
+from dualqueue.debounce import State
 
 
 class FixedWindowDebouncer(Debouncer):
@@ -46,7 +47,8 @@ class EagerFollowUpDebouncer(Debouncer):
 
     def trigger(self, item: Any = None) -> None:
         with self._lock:
-            due_during_run = self._follow_up
+            due_during_run = self._state is State.RUNNING_DUE
         super().trigger(item)
         with self._lock:
-            self._follow_up = self._follow_up or (due_during_run and self._pending)
+            if due_during_run and self._state is State.RUNNING_WAITING:
+                self._state = State.RUNNING_DUE

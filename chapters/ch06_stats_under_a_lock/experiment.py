@@ -51,6 +51,15 @@ class Verdict:
     )  # a snapshot broke the invariant here
 
 
+def held(lock: Any) -> bool:
+    """Whether another thread holds ``lock``: a Lock, or an RLock (which has no
+    ``locked()`` before Python 3.14)."""
+    if not lock.acquire(blocking=False):
+        return True
+    lock.release()
+    return False
+
+
 # --8<-- [start:two-workers-finish]
 def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
     """Worker 0 is preempted before each instruction of its counting code; worker 1
@@ -76,7 +85,7 @@ def two_workers_finish(pool_class: Callable[..., Any]) -> Verdict:
         second=meanwhile,
         code=pool_class._task_succeeded.__code__,
         # Worker 0 holds the mutex: the others wait.
-        blocked=lambda pool: pool._mutex.locked(),
+        blocked=lambda pool: held(pool._mutex),
     ):
         verdict.explored += 1
         verdict.waited += p.waited

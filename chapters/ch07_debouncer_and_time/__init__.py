@@ -1,14 +1,17 @@
-"""Chapter 7, the debouncer and time: one index rebuild per burst of uploads, on a clock tests can move.
+"""Chapter 7, the debouncer and time: one index rebuild per burst of uploads.
 
-    >>> from chapters.ch07_debouncer_and_time import Debouncer, FakeClock
-    >>> clock = FakeClock()
-    >>> runs = []
-    >>> index = Debouncer(runs.append, wait=15, clock=clock)
-    >>> index.trigger("doc-1"); clock.advance(10); index.trigger("doc-2"); clock.advance(14.9)
-    >>> runs                                       # 10 + 14.9 s: still inside doc-2's window
-    []
-    >>> clock.advance(0.1); runs                   # quiet for 15 s since doc-2: one run, both items
-    [['doc-1', 'doc-2']]
+On a clock tests can move:
+
+>>> from chapters.ch07_debouncer_and_time import Debouncer, FakeClock
+>>> clock = FakeClock()
+>>> runs = []
+>>> index = Debouncer(runs.append, wait=15, clock=clock)
+>>> index.trigger("doc-1"); clock.advance(10)
+>>> index.trigger("doc-2"); clock.advance(14.9)
+>>> runs                      # 10 + 14.9 s: still inside doc-2's window
+[]
+>>> clock.advance(0.1); runs  # quiet for 15 s since doc-2: one run, both items
+[['doc-1', 'doc-2']]
 """
 
 from .clock import Clock, FakeClock, Handle, SystemClock
@@ -20,8 +23,17 @@ from .system import TaskSystem
 
 FEATURES: frozenset[str] = frozenset(
     {
-        "worker", "survives_errors", "lazy_start", "pool", "bad_input", "task_system", "bounded", "stats",
-        "snapshot", "clock", "debouncer",
+        "worker",
+        "survives_errors",
+        "lazy_start",
+        "pool",
+        "bad_input",
+        "task_system",
+        "bounded",
+        "stats",
+        "snapshot",
+        "clock",
+        "debouncer",
     }
 )
 

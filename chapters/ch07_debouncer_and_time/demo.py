@@ -1,4 +1,6 @@
-"""Chapter 7 demo: the Timer debouncer's threads and overlaps, then the real one on a clock the demo moves.
+"""Chapter 7 demo: the Timer debouncer's threads and overlaps, then the real one.
+
+The real one runs on a clock the demo moves.
 
     python -m chapters.ch07_debouncer_and_time.demo
 
@@ -41,8 +43,11 @@ def counting_thread_starts() -> Iterator[list[int]]:
         threading.Thread.start = original  # type: ignore[method-assign]
 
 
-def threads_per_burst(make: Callable[[Callable[[list[Any]], object]], Any]) -> tuple[int, list[int]]:
-    """Trigger ``UPLOADS`` times in a burst; return (threads started, batch sizes of the runs)."""
+def threads_per_burst(
+    make: Callable[[Callable[[list[Any]], object]], Any],
+) -> tuple[int, list[int]]:
+    """Trigger ``UPLOADS`` times in a burst; return (threads started, batch sizes of
+    the runs)."""
     sizes: list[int] = []
     ran = threading.Event()
 
@@ -58,9 +63,14 @@ def threads_per_burst(make: Callable[[Callable[[list[Any]], object]], Any]) -> t
     return started[0], sizes
 
 
-def rebuilds_at_once(index: Any, advance: Callable[[], None], gate: threading.Event,
-                     entered: threading.Semaphore) -> int:
-    """A slow rebuild is running; another burst's window elapses. How many rebuilds run at once?"""
+def rebuilds_at_once(
+    index: Any,
+    advance: Callable[[], None],
+    gate: threading.Event,
+    entered: threading.Semaphore,
+) -> int:
+    """A slow rebuild is running; another burst's window elapses. How many rebuilds
+    run at once?"""
     index.trigger("doc-1")
     advance()
     entered.acquire(timeout=10.0)  # the first rebuild is running, and blocked
@@ -71,7 +81,9 @@ def rebuilds_at_once(index: Any, advance: Callable[[], None], gate: threading.Ev
     return 2 if second else 1
 
 
-def slow_rebuilds(batches: list[list[Any]]) -> tuple[Callable[[list[Any]], None], threading.Event, threading.Semaphore]:
+def slow_rebuilds(
+    batches: list[list[Any]],
+) -> tuple[Callable[[list[Any]], None], threading.Event, threading.Semaphore]:
     gate, entered = threading.Event(), threading.Semaphore(0)
 
     def rebuild(batch: list[Any]) -> None:
@@ -85,16 +97,28 @@ def slow_rebuilds(batches: list[list[Any]]) -> tuple[Callable[[list[Any]], None]
 def main(print: Callable[..., None] = print) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
-    timer_threads, timer_runs = threads_per_burst(lambda fn: TimerDebouncer(fn, wait=REAL_WAIT))
-    clock_threads, clock_runs = threads_per_burst(lambda fn: Debouncer(fn, wait=REAL_WAIT, clock=SystemClock()))
+    timer_threads, timer_runs = threads_per_burst(
+        lambda fn: TimerDebouncer(fn, wait=REAL_WAIT)
+    )
+    clock_threads, clock_runs = threads_per_burst(
+        lambda fn: Debouncer(fn, wait=REAL_WAIT, clock=SystemClock())
+    )
     print(f"{UPLOADS} uploads in a burst, {REAL_WAIT} s window:")
-    print(f"  TimerDebouncer started {timer_threads} threads for runs of {timer_runs} item(s)")
-    print(f"  Debouncer on a SystemClock started {clock_threads} thread for runs of {clock_runs} item(s)")
+    print(
+        f"  TimerDebouncer started {timer_threads} threads for runs of {timer_runs} "
+        "item(s)"
+    )
+    print(
+        f"  Debouncer on a SystemClock started {clock_threads} thread for runs of "
+        f"{clock_runs} item(s)"
+    )
     result["threads"] = {"TimerDebouncer": timer_threads, "Debouncer": clock_threads}
 
     clock = FakeClock()
     runs: list[tuple[float, list[str]]] = []
-    index = Debouncer(lambda batch: runs.append((clock.now(), batch)), wait=15, clock=clock)
+    index = Debouncer(
+        lambda batch: runs.append((clock.now(), batch)), wait=15, clock=clock
+    )
     started = time.perf_counter()
     for at, doc in [(0, "doc-1"), (4, "doc-2"), (9, "doc-3"), (30, "doc-4")]:
         clock.advance(at - clock.now())
@@ -109,19 +133,29 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     for label, max_wait in (("no max_wait", None), ("max_wait=60", 60.0)):
         clock = FakeClock()
         at: list[float] = []
-        stream = Debouncer(lambda batch, clock=clock, at=at: at.append(clock.now()), wait=15, max_wait=max_wait,
-                           clock=clock)
+        stream = Debouncer(
+            lambda batch, clock=clock, at=at: at.append(clock.now()),
+            wait=15,
+            max_wait=max_wait,
+            clock=clock,
+        )
         for _ in range(360):  # an upload every 10 s for an hour
             stream.trigger("upload")
             clock.advance(10)
         settled[label] = at
-    print(f"an upload every 10 s for an hour, wait=15: {len(settled['no max_wait'])} rebuilds without max_wait, "
-          f"{len(settled['max_wait=60'])} with max_wait=60 (the first at {settled['max_wait=60'][0]:.0f} s)")
+    print(
+        f"an upload every 10 s for an hour, wait=15: {len(settled['no max_wait'])} "
+        "rebuilds without max_wait, "
+        f"{len(settled['max_wait=60'])} with max_wait=60 (the first at "
+        f"{settled['max_wait=60'][0]:.0f} s)"
+    )
     result["steady_stream"] = {label: len(at) for label, at in settled.items()}
 
     timer_batches: list[list[Any]] = []
     rebuild, gate, entered = slow_rebuilds(timer_batches)
-    at_once_timer = rebuilds_at_once(TimerDebouncer(rebuild, wait=REAL_WAIT), lambda: None, gate, entered)
+    at_once_timer = rebuilds_at_once(
+        TimerDebouncer(rebuild, wait=REAL_WAIT), lambda: None, gate, entered
+    )
 
     clock = FakeClock()
     pool = WorkerPool("index", workers=2, clock=clock)
@@ -130,10 +164,15 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     single = Debouncer(rebuild, wait=15, pool=pool, clock=clock)
     at_once = rebuilds_at_once(single, lambda: clock.advance(15), gate, entered)
     pool.join(10.0)
-    clock.advance(15)  # the follow-up's window has already elapsed: it is running or done
+    clock.advance(
+        15
+    )  # the follow-up's window has already elapsed: it is running or done
     pool.join(10.0)
-    print(f"a rebuild slower than the window, then another upload: TimerDebouncer ran {at_once_timer} rebuilds "
-          f"at once; Debouncer ran {at_once}, then one follow-up: batches {batches}")
+    print(
+        "a rebuild slower than the window, then another upload: TimerDebouncer ran "
+        f"{at_once_timer} rebuilds "
+        f"at once; Debouncer ran {at_once}, then one follow-up: batches {batches}"
+    )
     result["at_once"] = {"TimerDebouncer": at_once_timer, "Debouncer": at_once}
     result["follow_up"] = batches
     return result

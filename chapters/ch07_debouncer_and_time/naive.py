@@ -1,4 +1,4 @@
-"""The bug before the fix: the debouncer everybody writes first, with ``threading.Timer``.
+"""The bug before the fix: the debouncer everybody writes first, with a Timer.
 
 Each trigger cancels the previous timer and starts a new one; when a timer
 fires, the batch is handed to ``fn``. It reads correctly and it is wrong in
@@ -31,7 +31,10 @@ __all__ = ["TimerDebouncer"]
 
 # --8<-- [start:timer-debouncer]
 class TimerDebouncer:
-    """Run ``fn(batch)`` once ``wait`` seconds pass without a trigger, by restarting a ``Timer``."""
+    """Run ``fn(batch)`` once ``wait`` seconds pass without a trigger.
+
+    By restarting a ``threading.Timer`` on every trigger.
+    """
 
     def __init__(self, fn: Callable[[list[Any]], object], wait: float = 15.0) -> None:
         self.fn = fn
@@ -54,5 +57,9 @@ class TimerDebouncer:
         with self._lock:
             batch, self._batch = self._batch, []
             self._timer = None
-        self.fn(batch)  # on the timer's thread, whether or not the last run has finished
+        self.fn(
+            batch
+        )  # on the timer's thread, whether or not the last run has finished
+
+
 # --8<-- [end:timer-debouncer]

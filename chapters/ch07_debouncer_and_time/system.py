@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .clock import Clock
+from .clock import Clock, bounded_wait, check_timeout
 from .debounce import Debouncer
 from .pool import WorkerPool, default_clock
 from .stats import iso
@@ -40,13 +40,17 @@ class TaskSystem:
     ``clock`` is passed to the pools built here.
     """
 
-    def __init__(self, *, clock: Clock | None = None, **pools: int | WorkerPool) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, **pools: int | WorkerPool
+    ) -> None:
         self.clock: Clock = clock if clock is not None else default_clock()
         self._pools: dict[str, WorkerPool] = {}
         for name, spec in (pools or SEED_POOLS).items():
             if isinstance(spec, WorkerPool):
                 if spec.name != name:
-                    raise ValueError(f"pool {name!r} was given a WorkerPool named {spec.name!r}")
+                    raise ValueError(
+                        f"pool {name!r} was given a WorkerPool named {spec.name!r}"
+                    )
                 self._pools[name] = spec
             else:
                 self._pools[name] = WorkerPool(name, workers=spec, clock=self.clock)
@@ -54,7 +58,9 @@ class TaskSystem:
         self._started_at = self.clock.wall()
 
     def __repr__(self) -> str:
-        pools = ", ".join(f"{name}={pool.workers}" for name, pool in self._pools.items())
+        pools = ", ".join(
+            f"{name}={pool.workers}" for name, pool in self._pools.items()
+        )
         return f"<TaskSystem {pools}>"
 
     def __getitem__(self, name: str) -> WorkerPool:
@@ -62,10 +68,15 @@ class TaskSystem:
         try:
             return self._pools[name]
         except KeyError:
-            raise KeyError(f"no pool named {name!r}; the pools are {sorted(self._pools)}") from None
+            raise KeyError(
+                f"no pool named {name!r}; the pools are {sorted(self._pools)}"
+            ) from None
         except TypeError:
             known = sorted(self._pools)
-            raise KeyError(f"a pool name is a string, got {type(name).__name__}; the pools are {known}") from None
+            raise KeyError(
+                f"a pool name is a string, got {type(name).__name__}; "
+                f"the pools are {known}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._pools
@@ -75,8 +86,13 @@ class TaskSystem:
         """The pools by name (a copy: the set of pools is fixed at creation)."""
         return dict(self._pools)
 
-    def submit(self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``. See ``WorkerPool.submit``."""
+    def submit(
+        self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``.
+
+        See ``WorkerPool.submit``.
+        """
         try:
             pool = self._pools[queue]  # the hot path: one dict lookup
         except (KeyError, TypeError):
@@ -93,16 +109,19 @@ class TaskSystem:
         max_wait: float | None = None,
         pool: str | None = "general",
     ) -> Debouncer:
-        """Create a ``Debouncer`` whose runs go to ``pool``, shown in the snapshot as ``name``.
+        """A ``Debouncer`` whose runs go to ``pool``, shown in the snapshot as ``name``.
 
         ``pool=None`` runs ``fn`` inline on the clock's thread: only for quick ``fn``.
         """
         if name in self._debouncers:
             raise ValueError(f"a debouncer named {name!r} already exists")
         target = None if pool is None else self[pool]
-        debouncer = Debouncer(fn, wait=wait, max_wait=max_wait, pool=target, clock=self.clock, name=name)
+        debouncer = Debouncer(
+            fn, wait=wait, max_wait=max_wait, pool=target, clock=self.clock, name=name
+        )
         self._debouncers[name] = debouncer
         return debouncer
+
     # --8<-- [end:debouncer]
 
     @property
@@ -111,16 +130,25 @@ class TaskSystem:
         return dict(self._debouncers)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every pool is idle; True if so, False if ``timeout`` passed first."""
+        """Wait until every pool is idle; True if so, False if ``timeout`` passed first.
+
+        ``timeout`` is None or a finite number of seconds >= 0 (``ValueError``
+        otherwise). From a pool's own worker, ``RuntimeError``: it would wait
+        for itself.
+        """
+        timeout = check_timeout("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         for pool in self._pools.values():
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if deadline is None:
+                remaining = None
+            else:
+                remaining = bounded_wait(max(0.0, deadline - time.monotonic()))
             if not pool.join(remaining):
                 return False
         return True
 
     def snapshot(self) -> dict[str, Any]:
-        """The status picture: pid, start time, every pool and every debouncer. JSON-serializable.
+        """The status picture: pid, start time, every pool and debouncer. JSON-ready.
 
         Each pool's entry is read under that pool's lock in one go, so each
         satisfies ``submitted == queued + running + succeeded + failed + dropped``.

@@ -1,11 +1,14 @@
-"""Chapter 8, failures and retries: workers that never die, retries that wait on the clock, dead letters.
+"""Chapter 8, failures and retries: workers that never die, retries, dead letters.
 
-    >>> from chapters.ch08_failures_and_retries import Retry
-    >>> policy = Retry(attempts=5, base_delay=10, factor=2, max_delay=60, jitter=0)
-    >>> [policy.delay(failures) for failures in range(1, 5)]   # seconds before attempts 2 to 5
-    [10.0, 20.0, 40.0, 60.0]
-    >>> policy.should_retry(TimeoutError("quota"), failures=4), policy.should_retry(TimeoutError("quota"), failures=5)
-    (True, False)
+Retries wait on the clock, never in a worker:
+
+>>> from chapters.ch08_failures_and_retries import Retry
+>>> policy = Retry(attempts=5, base_delay=10, factor=2, max_delay=60, jitter=0)
+>>> [policy.delay(failures) for failures in range(1, 5)]  # before attempts 2 to 5
+[10.0, 20.0, 40.0, 60.0]
+>>> quota = TimeoutError("quota")
+>>> policy.should_retry(quota, failures=4), policy.should_retry(quota, failures=5)
+(True, False)
 """
 
 from .clock import Clock, FakeClock, Handle, SystemClock
@@ -18,8 +21,19 @@ from .system import TaskSystem
 
 FEATURES: frozenset[str] = frozenset(
     {
-        "worker", "survives_errors", "lazy_start", "pool", "bad_input", "task_system", "bounded", "stats",
-        "snapshot", "clock", "debouncer", "retries", "dead_letters",
+        "worker",
+        "survives_errors",
+        "lazy_start",
+        "pool",
+        "bad_input",
+        "task_system",
+        "bounded",
+        "stats",
+        "snapshot",
+        "clock",
+        "debouncer",
+        "retries",
+        "dead_letters",
     }
 )
 

@@ -8,8 +8,21 @@ test ever sleeps through a window and none depends on the machine's speed.
 Guarantees:
 
 * ``SystemClock`` runs every callback on one daemon thread per clock, in due
-  order (ties in scheduling order). A callback that raises is logged and does
-  not stop the clock. Callbacks should be short: a slow one delays the others.
+  order (ties in scheduling order). A callback that raises anything
+  (``SystemExit`` included) is logged and does not stop the clock; if the
+  thread is gone anyway, the next ``call_later`` starts a new one. Callbacks
+  should be short: a slow one delays the others.
+* Every delay is a finite number of seconds >= 0, checked at the caller.
+* A cancelled call leaves the schedule: memory stays bounded by the calls
+  still waiting, however often a timer is re-armed.
+
+Free-threading checklist (what still relies on the GIL):
+
+* ``Handle.cancelled`` is a plain bool written by ``cancel()`` without the
+  clock's lock and read by the clock's thread; a torn read is impossible for
+  one object reference, and a late read only runs a call cancelled a moment
+  too late, which ``cancel()`` documents ("if it has not started yet").
+* Nothing else: every other shared field is read and written under a lock.
 * ``FakeClock.advance(seconds)`` runs, synchronously in the caller's thread and
   in due order, every callback that falls due within the step, including
   callbacks scheduled by those callbacks; ``now()`` reads each callback's due
@@ -18,15 +31,24 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "FakeClock", "Handle", "SystemClock"]
+__all__ = [
+    "Clock",
+    "FakeClock",
+    "Handle",
+    "SystemClock",
+    "check_seconds",
+    "check_timeout",
+]
 
 logger = logging.getLogger("dualqueue")
 
@@ -34,16 +56,22 @@ logger = logging.getLogger("dualqueue")
 class Handle:
     """A scheduled call. ``cancel()`` stops it if it has not started yet."""
 
-    __slots__ = ("cancelled", "fn", "when")
+    __slots__ = ("_timeline", "cancelled", "fn", "when")
 
     def __init__(self, when: float, fn: Callable[[], object]) -> None:
         self.when = when
         self.fn = fn
         self.cancelled = False
+        self._timeline: _Timeline | None = None  # set while the handle waits in one
 
     def cancel(self) -> None:
         """Prevent the call. Harmless if it already ran or was cancelled."""
+        if self.cancelled:
+            return
         self.cancelled = True
+        timeline = self._timeline
+        if timeline is not None:
+            timeline.discard(self)
 
 
 # --8<-- [start:clock]
@@ -59,43 +87,108 @@ class Clock(Protocol):
         ...
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
-        """Run ``fn()`` once, ``delay`` seconds from now; return a cancellable handle."""
+        """Run ``fn()`` once, ``delay`` seconds from now; return a handle to cancel."""
         ...
+
+
 # --8<-- [end:clock]
 
 
-def _check_delay(delay: float) -> None:
-    if not delay >= 0:  # also rejects NaN
-        raise ValueError(f"delay must be a number >= 0, got {delay!r}")
+def check_seconds(name: str, value: object) -> float:
+    """``value`` as a finite number of seconds >= 0, or ``ValueError`` naming it.
+
+    Every delay and timeout passes through here at the caller: a NaN, an
+    infinity, a bool or a string would otherwise fail far away, on another
+    thread (``Condition.wait(inf)`` raises ``OverflowError``) or never.
+    """
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError
+        seconds = float(value)  # an int beyond a float's range raises OverflowError
+    except (TypeError, OverflowError):
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:  # also refuses NaN
+        raise ValueError(
+            f"{name} must be a finite number of seconds >= 0, got {value!r}"
+        )
+    return seconds
+
+
+def check_timeout(name: str, value: object) -> float | None:
+    """``check_seconds``, where None (wait as long as it takes) is allowed too."""
+    return None if value is None else check_seconds(name, value)
+
+
+def bounded_wait(seconds: float | None) -> float | None:
+    """``seconds`` cut to what ``Lock.acquire`` accepts (days, not centuries)."""
+    return None if seconds is None else min(seconds, threading.TIMEOUT_MAX)
 
 
 class _Timeline:
-    """A heap of handles in due order; ties keep scheduling order."""
+    """A heap of handles in due order; ties keep scheduling order.
 
-    def __init__(self) -> None:
+    Guarded by the owning clock's lock, which it is given. A cancelled handle
+    stays in the heap until it reaches the top (lazy deletion), but once
+    cancelled entries outnumber live ones the heap is rebuilt without them,
+    so a debouncer that re-arms its timer forever keeps memory bounded.
+    """
+
+    COMPACT_MIN = 64  # below this many cancelled entries, compacting is not worth it
+
+    def __init__(self, lock: threading.Lock | threading.RLock) -> None:
+        self._lock = lock
         self._heap: list[tuple[float, int, Handle]] = []
         self._seq = itertools.count()
+        self._cancelled = 0  # cancelled handles still in _heap
 
     def push(self, handle: Handle) -> None:
+        # Lock held.
+        handle._timeline = self
         heapq.heappush(self._heap, (handle.when, next(self._seq), handle))
 
+    def discard(self, handle: Handle) -> None:
+        # Called by Handle.cancel, from any thread, without the lock.
+        with self._lock:
+            if handle._timeline is not self:  # already ran, or popped
+                return
+            self._cancelled += 1
+            if self._cancelled >= self.COMPACT_MIN and 2 * self._cancelled > len(
+                self._heap
+            ):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
     def next_due(self) -> float | None:
+        # Lock held.
         while self._heap and self._heap[0][2].cancelled:
-            heapq.heappop(self._heap)
+            heapq.heappop(self._heap)[2]._timeline = None
+            self._cancelled -= 1
         return self._heap[0][0] if self._heap else None
 
     def pop(self) -> Handle:
-        return heapq.heappop(self._heap)[2]
+        # Lock held; after next_due() returned a time.
+        handle = heapq.heappop(self._heap)[2]
+        handle._timeline = None
+        return handle
+
+    @property
+    def entries(self) -> int:
+        """Entries in the heap, cancelled ones included (what memory holds)."""
+        return len(self._heap)
 
     def __len__(self) -> int:
-        return sum(1 for _, _, h in self._heap if not h.cancelled)
+        return len(self._heap) - self._cancelled
 
 
 def _run_callback(handle: Handle) -> None:
     try:
         handle.fn()
-    except Exception:
-        logger.exception("dualqueue: a scheduled callback raised; the clock goes on")
+    except BaseException:  # SystemExit too: one callback must not stop every other
+        with contextlib.suppress(BaseException):  # a log handler is user code too
+            logger.exception(
+                "dualqueue: a scheduled callback raised; the clock goes on"
+            )
 
 
 # --8<-- [start:system-clock]
@@ -108,8 +201,9 @@ class SystemClock:
     def __init__(self) -> None:
         # Guards _timeline and _thread. The scheduler thread waits on it until
         # the earliest handle falls due or a new, earlier one is pushed.
-        self._changed = threading.Condition(threading.Lock())
-        self._timeline = _Timeline()
+        lock = threading.RLock()
+        self._changed = threading.Condition(lock)
+        self._timeline = _Timeline(lock)
         self._thread: threading.Thread | None = None
 
     def now(self) -> float:
@@ -119,15 +213,16 @@ class SystemClock:
         return time.time()
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
-        _check_delay(delay)
+        delay = check_seconds("delay", delay)
         handle = Handle(time.monotonic() + delay, fn)
         with self._changed:
-            self._timeline.push(handle)
-            if self._thread is None:
-                self._thread = threading.Thread(
+            if self._thread is None or not self._thread.is_alive():
+                thread = threading.Thread(
                     target=self._run, name="dualqueue-clock", daemon=True
                 )
-                self._thread.start()
+                thread.start()  # raises before anything is scheduled
+                self._thread = thread
+            self._timeline.push(handle)
             self._changed.notify()
         return handle
 
@@ -142,11 +237,13 @@ class SystemClock:
                     remaining = due - time.monotonic()
                     if remaining <= 0:
                         break
-                    self._changed.wait(remaining)
+                    self._changed.wait(bounded_wait(remaining))
                 handle = self._timeline.pop()
             # Outside the lock: a callback may schedule another call.
             if not handle.cancelled:
                 _run_callback(handle)
+
+
 # --8<-- [end:system-clock]
 
 
@@ -163,13 +260,15 @@ class FakeClock:
     [5.0]
     """
 
-    def __init__(self, start: float = 0.0, *, wall_start: float = 1_700_000_000.0) -> None:
+    def __init__(
+        self, start: float = 0.0, *, wall_start: float = 1_700_000_000.0
+    ) -> None:
         self._now = float(start)
         self._wall_offset = wall_start - self._now
         # Guards _now and _timeline; never held while a callback runs, so a
         # callback (or a worker thread) may call call_later freely.
         self._lock = threading.RLock()
-        self._timeline = _Timeline()
+        self._timeline = _Timeline(self._lock)
 
     def now(self) -> float:
         with self._lock:
@@ -180,7 +279,7 @@ class FakeClock:
             return self._now + self._wall_offset
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> Handle:
-        _check_delay(delay)
+        delay = check_seconds("delay", delay)
         with self._lock:
             handle = Handle(self._now + delay, fn)
             self._timeline.push(handle)
@@ -199,7 +298,7 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, running every call that falls due."""
-        _check_delay(seconds)
+        seconds = check_seconds("seconds", seconds)
         with self._lock:
             target = self._now + seconds
         while True:
@@ -211,4 +310,6 @@ class FakeClock:
                 handle = self._timeline.pop()
                 self._now = max(self._now, handle.when)
             _run_callback(handle)
+
+
 # --8<-- [end:fake-clock]

@@ -14,35 +14,89 @@ item of the burst in trigger order. Its guarantees, in lodash's vocabulary:
   current run ends if its window has already elapsed.
 * **Exactly once.** Every triggered item is delivered to exactly one run, or
   counted as ``dropped`` (by ``cancel()``, or when its pool refuses the run).
-* **No stuck guard.** The "running" guard is released in ``finally``, whatever
-  ``fn`` does; its state is in the snapshot.
+* **No stuck guard.** The run in flight ends, and the guard with it, whatever
+  ``fn`` does and whatever the pool does with the run (runs it or refuses it);
+  its state is in the snapshot.
 
 Runs go to ``pool`` when one is given (the usual case: the rebuild must not run
 on the clock's thread) and otherwise run inline on the clock's callback, which
-with a ``FakeClock`` means synchronously inside ``advance()``.
+with a ``FakeClock`` means synchronously inside ``advance()``. Inline
+follow-ups run in a loop, never by recursion, however many there are.
 
 Only one timer is ever armed. A trigger just moves the due time; when the timer
 fires early it re-arms itself for the remainder. A burst of 10,000 triggers
 therefore schedules a handful of timers, not 10,000.
+
+Free-threading checklist (what still relies on the GIL): nothing. ``fn``,
+``pool``, ``clock`` and ``wait`` are set once in ``__init__`` and only read;
+every other attribute is read and written under the debouncer's lock.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from .clock import Clock, Handle
-from .errors import QueueFullError
-from .pool import WorkerPool, default_clock
+from .clock import Clock, Handle, check_seconds
+from .pool import WorkerPool, _log, default_clock
 from .retry import task_name
-from .stats import ErrorRecord, iso
+from .stats import ErrorRecord, describe, iso
 
 __all__ = ["Debouncer"]
 
 logger = logging.getLogger("dualqueue")
+
+
+class State(enum.Enum):
+    """Where a debouncer is. Two questions: is a run in flight, and is a batch waiting?
+
+    ========================  ==============  ===================================
+    state                     run in flight   pending batch
+    ========================  ==============  ===================================
+    ``IDLE``                  no              none
+    ``WAITING``               no              waits for its quiet window (timer)
+    ``RUNNING``               yes             none
+    ``RUNNING_WAITING``       yes             waits for its quiet window (timer)
+    ``RUNNING_DUE``           yes             window elapsed: runs right after
+    ``RUNNING_FLUSHED``       yes             flushed: runs right after, no
+                                              trigger postpones it
+    ========================  ==============  ===================================
+
+    Transitions (every one under the debouncer's lock):
+
+    * ``trigger``: IDLE -> WAITING; RUNNING -> RUNNING_WAITING; RUNNING_DUE ->
+      RUNNING_WAITING (the trigger restarts the window); others stay.
+    * timer fires, window elapsed: WAITING -> RUNNING (the run starts);
+      RUNNING_WAITING -> RUNNING_DUE. Not elapsed: re-armed, state stays.
+    * ``flush``: WAITING -> RUNNING (the run starts); RUNNING_WAITING and
+      RUNNING_DUE -> RUNNING_FLUSHED.
+    * ``cancel``: WAITING -> IDLE; RUNNING_* -> RUNNING (the batch is dropped).
+    * the run ends (ran, failed, or refused by its pool): RUNNING -> IDLE;
+      RUNNING_WAITING -> WAITING; RUNNING_DUE and RUNNING_FLUSHED -> RUNNING
+      (the follow-up starts).
+    """
+
+    IDLE = "idle"
+    WAITING = "waiting"
+    RUNNING = "running"
+    RUNNING_WAITING = "running, waiting"
+    RUNNING_DUE = "running, follow-up due"
+    RUNNING_FLUSHED = "running, follow-up flushed"
+
+    @property
+    def running(self) -> bool:
+        return self not in (State.IDLE, State.WAITING)
+
+    @property
+    def pending(self) -> bool:
+        return self not in (State.IDLE, State.RUNNING)
+
+    @property
+    def follow_up(self) -> bool:
+        return self in (State.RUNNING_DUE, State.RUNNING_FLUSHED)
 
 
 class Debouncer:
@@ -60,31 +114,32 @@ class Debouncer:
     ) -> None:
         if not callable(fn):
             raise TypeError(f"Debouncer needs a callable, got {type(fn).__name__}")
-        if not (isinstance(wait, (int, float)) and wait >= 0 and math.isfinite(wait)):
-            raise ValueError(f"wait must be a finite number of seconds >= 0, got {wait!r}")
-        if max_wait is not None and not (
-            isinstance(max_wait, (int, float)) and max_wait >= wait and math.isfinite(max_wait)
-        ):
-            raise ValueError(f"max_wait must be a finite number >= wait ({wait}), got {max_wait!r}")
+        wait = check_seconds("wait", wait)
+        if max_wait is not None and check_seconds("max_wait", max_wait) < wait:
+            raise ValueError(f"max_wait must be >= wait ({wait}), got {max_wait!r}")
         if pool is not None and not isinstance(pool, WorkerPool):
-            raise TypeError(f"pool must be a WorkerPool or None, got {type(pool).__name__}")
+            raise TypeError(
+                f"pool must be a WorkerPool or None, got {type(pool).__name__}"
+            )
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.fn = fn
         self.wait = float(wait)
         self.max_wait = None if max_wait is None else float(max_wait)
         self.pool = pool
-        self.clock: Clock = clock if clock is not None else (pool.clock if pool else default_clock())
+        if clock is None:
+            clock = pool.clock if pool is not None else default_clock()
+        self.clock: Clock = clock
         self.name = name or task_name(fn)
         # Guards every attribute below. Never held while fn runs or while a
         # run is handed to the pool: user code never runs under this lock.
         self._lock = threading.Lock()
-        self._batch: list[Any] = []
-        self._pending = False  # a trigger is waiting for its run (the batch may be empty)
+        self._state = State.IDLE
+        self._batch: list[Any] = []  # the pending batch (a trigger may add no item)
         self._first_at: float | None = None  # first trigger of the pending batch
         self._due_at: float | None = None  # when the pending batch runs
         self._timer: Handle | None = None  # at most one armed timer
-        self._running_since: float | None = None  # the single-flight guard
-        self._follow_up = False  # the batch fell due during a run: run it right after
-        self._flushed = False  # the follow-up was asked for by flush(): no trigger postpones it
+        self._running_since: float | None = None  # when the run in flight started
         self.triggers = 0
         self.runs = 0
         self.delivered = 0
@@ -100,22 +155,28 @@ class Debouncer:
 
     # --8<-- [start:trigger]
     def trigger(self, item: Any = None) -> None:
-        """Add ``item`` (unless None) to the pending batch and restart the quiet window."""
+        """Add ``item`` (unless None) to the pending batch; restart the quiet window."""
         with self._lock:
             now = self.clock.now()
             if item is not None:
                 self._batch.append(item)
             self.triggers += 1
-            if not self._pending:
-                self._pending = True
+            state = self._state
+            if not state.pending:
                 self._first_at = now
             self._due_at = self._next_due(now)
-            if self._follow_up and not self._flushed and self._due_at > now:
-                # The window had elapsed during a run, but this trigger restarts it:
-                # the follow-up waits for quiet like any batch (or for max_wait).
-                self._follow_up = False
-            if self._timer is None:
-                self._timer = self.clock.call_later(max(0.0, self._due_at - now), self._fire)
+            if state is State.IDLE:
+                self._state = State.WAITING
+            elif state is State.RUNNING:
+                self._state = State.RUNNING_WAITING
+            elif state is State.RUNNING_DUE and self._due_at > now:
+                # The window had elapsed during a run, but this trigger restarts
+                # it: the follow-up waits for quiet like any batch (or max_wait).
+                self._state = State.RUNNING_WAITING
+            if self._timer is None and self._state is not State.RUNNING_FLUSHED:
+                self._timer = self.clock.call_later(
+                    max(0.0, self._due_at - now), self._fire
+                )
 
     def _next_due(self, now: float) -> float:
         # Lock held. Trailing edge: quiet for `wait` after this trigger, but
@@ -125,6 +186,7 @@ class Debouncer:
             assert self._first_at is not None
             due = min(due, self._first_at + self.max_wait)
         return due
+
     # --8<-- [end:trigger]
 
     # --8<-- [start:flush-cancel]
@@ -135,10 +197,11 @@ class Debouncer:
         its follow-up), False if nothing was pending.
         """
         with self._lock:
-            if not self._pending:
+            state = self._state
+            if not state.pending:
                 return False
-            if self._running_since is not None:
-                self._follow_up = self._flushed = True
+            if state.running:
+                self._state = State.RUNNING_FLUSHED
                 return True
             batch = self._take()
         self._dispatch(batch)
@@ -147,94 +210,141 @@ class Debouncer:
     def cancel(self) -> int:
         """Drop the pending batch; return how many items were dropped (and counted)."""
         with self._lock:
-            count = len(self._batch)
-            self._batch = []
-            self._pending = self._follow_up = self._flushed = False
-            self._first_at = self._due_at = None
-            self.dropped += count
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            count = len(self._batch) if self._state.pending else 0
+            if self._state.pending:
+                self._state = State.RUNNING if self._state.running else State.IDLE
+                self._clear_pending()
+                self.dropped += count
         if count:
-            logger.warning("dualqueue: debouncer %s cancelled with %d item(s) dropped", self.name, count)
+            _log(
+                logging.WARNING,
+                "dualqueue: debouncer %s cancelled with %d item(s) dropped",
+                self.name,
+                count,
+            )
         return count
+
     # --8<-- [end:flush-cancel]
 
     @property
-    def pending(self) -> bool:
-        """True while a batch waits for its run (including a follow-up after the current run)."""
+    def state(self) -> State:
+        """The current ``State`` (see its table for what each one means)."""
         with self._lock:
-            return self._pending
+            return self._state
+
+    @property
+    def pending(self) -> bool:
+        """True while a batch waits for its run (a follow-up of the current run too)."""
+        with self._lock:
+            return self._state.pending
 
     @property
     def running(self) -> bool:
         """True while a run is in flight (the single-flight guard is held)."""
         with self._lock:
-            return self._running_since is not None
+            return self._state.running
 
     # -- the machinery -----------------------------------------------------
 
-    # --8<-- [start:fire]
-    def _take(self) -> list[Any]:
-        # Lock held: hand the pending batch to a run and take the guard.
+    def _clear_pending(self) -> list[Any]:
+        # Lock held: empty the pending batch and disarm its timer.
         batch, self._batch = self._batch, []
-        self._pending = self._follow_up = self._flushed = False
         self._first_at = self._due_at = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._running_since = self.clock.now()
         return batch
 
+    def _take(self) -> list[Any]:
+        # Lock held: hand the pending batch to a run, which starts now.
+        self._state = State.RUNNING
+        self._running_since = self.clock.now()
+        return self._clear_pending()
+
+    # --8<-- [start:fire]
     def _fire(self) -> None:
         with self._lock:
             self._timer = None
-            if not self._pending:
+            state = self._state
+            if state not in (State.WAITING, State.RUNNING_WAITING):
                 return
             assert self._due_at is not None
             now = self.clock.now()
             if self._due_at > now:  # triggers moved the window: wait for the rest
                 self._timer = self.clock.call_later(self._due_at - now, self._fire)
                 return
-            if self._running_since is not None:
-                self._follow_up = True
+            if state is State.RUNNING_WAITING:
+                self._state = State.RUNNING_DUE
                 return
             batch = self._take()
         self._dispatch(batch)
+
+    def _dispatch(self, batch: list[Any] | None) -> None:
+        # Start a run, then every follow-up: in a loop when they run inline
+        # (no pool), one task each when a pool runs them.
+        while batch is not None:
+            if self.pool is None:
+                self._call(batch)
+                batch = self._finish(batch, delivered=True)
+                continue
+            try:
+                self.pool.submit(self._run_in_pool, batch)
+            except Exception as exc:  # full, or no thread: counted, never lost
+                batch = self._refused(batch, exc)
+            else:
+                return
+
     # --8<-- [end:fire]
 
-    def _dispatch(self, batch: list[Any]) -> None:
-        if self.pool is None:
-            self._run(batch)
-            return
-        try:
-            self.pool.submit(self._run, batch)
-        except QueueFullError as exc:
-            with self._lock:
-                self.dropped += len(batch)
-                self._last_error = ErrorRecord.of(exc, self.clock.now())
-                self._running_since = None
-            logger.error("dualqueue: debouncer %s dropped %d item(s): %s", self.name, len(batch), exc)
+    def _refused(self, batch: list[Any], exc: Exception) -> list[Any] | None:
+        error = describe(exc)
+        _log(
+            logging.ERROR,
+            "dualqueue: debouncer %s dropped %d item(s): %s",
+            self.name,
+            len(batch),
+            error[1],
+        )
+        with self._lock:
+            self._last_error = ErrorRecord(*error, self.clock.now())
+        return self._finish(batch, delivered=False)
 
     # --8<-- [start:run]
-    def _run(self, batch: list[Any]) -> None:
+    def _run_in_pool(self, batch: list[Any]) -> None:
+        # A pool's worker runs this: the run, then its follow-up (one more task).
+        self._call(batch)
+        self._dispatch(self._finish(batch, delivered=True))
+
+    def _call(self, batch: list[Any]) -> None:
+        # Runs fn: user code, with no lock held. Nothing it raises escapes.
         try:
             self.fn(batch)
-        except BaseException as exc:  # the run is over either way; the guard must go
+        except BaseException as exc:  # the run is over either way
+            error = describe(exc)
             with self._lock:
                 self.failed_runs += 1
-                self._last_error = ErrorRecord.of(exc, self.clock.now())
-            logger.error("dualqueue: debouncer %s run failed", self.name, exc_info=exc)
-        finally:
-            with self._lock:
+                self._last_error = ErrorRecord(*error, self.clock.now())
+            _log(
+                logging.ERROR, "dualqueue: debouncer %s run failed", self.name, exc=exc
+            )
+
+    def _finish(self, batch: list[Any], *, delivered: bool) -> list[Any] | None:
+        # The run is over: count it and release the guard. Returns the
+        # follow-up batch if one is due, which starts at once.
+        with self._lock:
+            if delivered:
                 self.runs += 1
                 self.delivered += len(batch)
                 self._last_run_at = self.clock.now()
-                self._running_since = None
-                follow_up = self._pending and self._follow_up
-                next_batch = self._take() if follow_up else None
-        if next_batch is not None:
-            self._dispatch(next_batch)
+            else:
+                self.dropped += len(batch)
+            self._running_since = None
+            state = self._state
+            if state.follow_up:
+                return self._take()
+            self._state = State.WAITING if state.pending else State.IDLE
+            return None
+
     # --8<-- [end:run]
 
     # -- the picture -------------------------------------------------------
@@ -247,17 +357,22 @@ class Debouncer:
             def shown(t: float | None) -> str | None:
                 return None if t is None else iso(wall - (now - t))
 
+            def since(t: float | None) -> float | None:
+                return None if t is None else round(max(0.0, t), 6)
+
             error = self._last_error
+            due, started = self._due_at, self._running_since
             return {
                 "name": self.name,
                 "wait": self.wait,
                 "max_wait": self.max_wait,
                 "pool": None if self.pool is None else self.pool.name,
-                "pending": self._pending,
+                "state": self._state.value,
+                "pending": self._state.pending,
                 "pending_items": len(self._batch),
-                "next_run_in": None if self._due_at is None else round(max(0.0, self._due_at - now), 6),
-                "running": self._running_since is not None,
-                "running_seconds": None if self._running_since is None else round(now - self._running_since, 6),
+                "next_run_in": None if due is None else since(due - now),
+                "running": self._state.running,
+                "running_seconds": None if started is None else since(now - started),
                 "triggers": self.triggers,
                 "runs": self.runs,
                 "delivered": self.delivered,
@@ -266,6 +381,9 @@ class Debouncer:
                 "last_run_at": shown(self._last_run_at),
                 "last_error": None
                 if error is None
-                else {"type": error.error_type, "message": error.message, "at": shown(error.at)},
+                else {
+                    "type": error.error_type,
+                    "message": error.message,
+                    "at": shown(error.at),
+                },
             }
-

@@ -1,4 +1,4 @@
-"""The bugs before the fixes: a worker loop that catches ``Exception``, and a retry that sleeps in the worker.
+"""The bugs before the fixes: a loop that catches ``Exception``, a retry that sleeps.
 
 ``ExceptionOnlyPool`` catches what most code catches, ``Exception``. A task that
 raises ``SystemExit`` (``sys.exit()`` in a library, ``argparse`` rejecting its
@@ -31,7 +31,7 @@ __all__ = ["ExceptionOnlyPool", "InPlaceRetry"]
 
 
 class ExceptionOnlyPool(WorkerPool):
-    """``WorkerPool`` whose worker loop catches ``Exception`` instead of ``BaseException``."""
+    """A ``WorkerPool`` whose worker catches ``Exception``, not ``BaseException``."""
 
     # --8<-- [start:exception-only]
     def _work(self, slot: int) -> None:
@@ -44,19 +44,25 @@ class ExceptionOnlyPool(WorkerPool):
                 self._current[slot] = (item, self._now())
             try:
                 item[0](*item[1], **item[2])
-            except Exception as exc:  # "catch everything": not SystemExit, not KeyboardInterrupt
+            # "catch everything": not SystemExit, not KeyboardInterrupt
+            except Exception as exc:
                 self._task_failed(slot, item, exc)
             else:
                 self._task_succeeded(slot)
+
     # --8<-- [end:exception-only]
 
 
 # --8<-- [start:in-place-retry]
 @dataclass(frozen=True)
 class InPlaceRetry(Retry):
-    """The same policy, applied by a loop inside the task: the backoff is spent holding the worker."""
+    """The same policy, applied by a loop inside the task.
 
-    clock: Clock | None = None  # where the sleep happens; the process's SystemClock by default
+    The backoff is spent holding the worker.
+    """
+
+    # Where the sleep happens; the process's SystemClock by default.
+    clock: Clock | None = None
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:  # type: ignore[override]
         clock = self.clock if self.clock is not None else default_clock()
@@ -76,4 +82,6 @@ class InPlaceRetry(Retry):
                     woke.wait()  # asleep on the worker thread for the whole backoff
 
         return with_retries
+
+
 # --8<-- [end:in-place-retry]

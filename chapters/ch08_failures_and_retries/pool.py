@@ -9,7 +9,13 @@ another. It guarantees:
   blocks.
 * **A worker never dies of a task.** Whatever a task raises, ``SystemExit`` and
   ``KeyboardInterrupt`` included, is caught, counted, logged and recorded as the
-  pool's ``last_error``; the worker goes on to the next task.
+  pool's ``last_error``; the worker goes on to the next task. The same holds
+  for the other user code a failure runs: the exception's ``__str__``, the
+  task's names, its retry policy, a log handler. None of it runs under the
+  mutex, and nothing it raises escapes the worker.
+* **join() never waits for itself.** Called from one of the pool's own
+  workers it raises ``RuntimeError`` at once; its timeout is None or a finite
+  number of seconds, checked at the caller.
 * **Retries do not hold a worker.** A task wrapped in a ``Retry`` policy that
   fails is put back on the clock for its backoff delay, and a worker takes it
   again only when the delay is over. A task that fails for the last time is
@@ -25,20 +31,37 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, bounded_wait, check_seconds, check_timeout
 from .errors import QueueFullError
 from .retry import DeadLetter, Retrying, task_name
-from .stats import ErrorRecord, PoolStats
+from .stats import ErrorRecord, PoolStats, describe
 
 __all__ = ["WorkerPool", "default_clock"]
 
 logger = logging.getLogger("dualqueue")
 
-# A queued task: (fn, args, kwargs, enqueued_at, failures so far). A plain
-# tuple: submit is on the web request's path, and a tuple is the cheapest record.
-_Item = tuple[Callable[..., object], tuple[Any, ...], dict[str, Any], float, int]
+
+class _Task(NamedTuple):
+    """A queued task. A tuple: submit is on the request's path (see benchmarks)."""
+
+    fn: Callable[..., object]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    enqueued_at: float
+    failures: int  # failed attempts so far
+
+
+def _log(level: int, msg: str, *args: object, exc: BaseException | None = None) -> None:
+    # A log handler or filter is user code: whatever it raises (or however it
+    # fails to format a hostile exception) must not reach a worker.
+    try:
+        exc_info = None if exc is None else (type(exc), exc, exc.__traceback__)
+        logger.log(level, msg, *args, exc_info=exc_info)
+    except BaseException:
+        pass
+
 
 _default_clock: SystemClock | None = None
 _default_clock_lock = threading.Lock()
@@ -57,6 +80,11 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+# Which pool the current thread works for: join() from a pool's own worker
+# would wait for itself, so it raises instead.
+_worker_of = threading.local()
 
 
 class WorkerPool:
@@ -80,7 +108,8 @@ class WorkerPool:
         self.clock: Clock = clock if clock is not None else default_clock()
         self._now = self.clock.now
         # The one mutex. It guards everything below: the queue, the counters in
-        # _stats, _current and _threads. Invariant while it is not held:
+        # _stats, _current and _threads. No user code runs while it is held.
+        # Invariant while it is not held:
         #   _stats.submitted == len(_queue) + _stats.retrying + _stats.running
         #                       + _stats.succeeded + _stats.failed + _stats.dropped
         self._mutex = threading.Lock()
@@ -88,14 +117,16 @@ class WorkerPool:
         self._not_empty = threading.Condition(self._mutex)
         # Notified when nothing is queued, waiting for a retry, or running.
         self._all_tasks_done = threading.Condition(self._mutex)
-        self._queue: deque[_Item] = deque()
+        self._queue: deque[_Task] = deque()
         self._stats = PoolStats(self._dead_letter_limit)
         # What each worker is running, and since when (None while idle).
-        self._current: list[tuple[_Item, float] | None] = [None] * self.workers
+        self._current: list[tuple[_Task, float] | None] = [None] * self.workers
         self._threads: list[threading.Thread] = []
 
     def __repr__(self) -> str:
-        return f"<WorkerPool {self.name!r} workers={self.workers} maxsize={self.maxsize}>"
+        return (
+            f"<WorkerPool {self.name!r} workers={self.workers} maxsize={self.maxsize}>"
+        )
 
     # -- intake ------------------------------------------------------------
 
@@ -103,110 +134,156 @@ class WorkerPool:
         """Queue ``fn(*args, **kwargs)`` to run on one of this pool's workers.
 
         Returns at once. Raises ``TypeError`` if ``fn`` is not callable,
-        ``QueueFullError`` if the queue is bounded and full; in those cases
-        nothing was queued.
+        ``QueueFullError`` if the queue is bounded and full, ``RuntimeError``
+        if no worker thread could be started; in those cases nothing was queued.
         """
         if not callable(fn):
-            raise TypeError(f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}")
+            raise TypeError(
+                f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}"
+            )
+        now = self._now()
         with self._mutex:
             if self.maxsize and len(self._queue) >= self.maxsize:
                 self._stats.rejected += 1
-                raise QueueFullError(
-                    f"{self.name!r} pool queue is full ({self.maxsize} waiting); {task_name(fn)} was not queued"
+                refused: Exception | None = QueueFullError(
+                    f"{self.name!r} pool queue is full ({self.maxsize} waiting)"
                 )
-            now = self._now()
-            self._queue.append((fn, args, kwargs, now, 0))
-            self._stats.submitted += 1
-            self._stats.last_submitted_at = now
-            if not self._threads:
-                self._start_workers()
-            self._not_empty.notify()
+            elif not self._threads and not self._start_workers():
+                refused = RuntimeError(
+                    f"{self.name!r} pool could not start a worker thread"
+                )
+            else:
+                self._queue.append(_Task(fn, args, kwargs, now, 0))
+                self._stats.submitted += 1
+                self._stats.last_submitted_at = now
+                self._not_empty.notify()
+                return
+        # The task's name is user code: read outside the mutex.
+        raise type(refused)(f"{refused}; {task_name(fn)} was not queued")
 
-    def _start_workers(self) -> None:
+    def _start_workers(self) -> bool:
         # Called with the mutex held, once: the new threads block on the mutex
-        # until submit releases it.
+        # until submit releases it. True if at least one thread runs.
         for slot in range(self.workers):
             thread = threading.Thread(
-                target=self._work, args=(slot,), name=f"dualqueue-{self.name}-{slot}", daemon=True
+                target=self._work,
+                args=(slot,),
+                name=f"dualqueue-{self.name}-{slot}",
+                daemon=True,
             )
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:
+                break
             self._threads.append(thread)
+        return bool(self._threads)
 
     # -- the worker --------------------------------------------------------
 
     # --8<-- [start:work]
     def _work(self, slot: int) -> None:
+        _worker_of.pool = self
         while True:
             with self._not_empty:
                 while not self._queue:
                     self._not_empty.wait()
-                item = self._queue.popleft()
+                task = self._queue.popleft()
                 self._stats.running += 1
-                self._current[slot] = (item, self._now())
+                self._current[slot] = (task, self._now())
             try:
-                item[0](*item[1], **item[2])
+                task.fn(*task.args, **task.kwargs)
             except BaseException as exc:  # a worker never dies of a task
-                self._task_failed(slot, item, exc)
-                del exc  # break the traceback's reference cycle with this frame
+                self._task_failed(slot, task, exc)
             else:
                 self._task_succeeded(slot)
-            del item
+            # Drop the task (its arguments may be large) before waiting for the next.
+            del task
+
     # --8<-- [end:work]
 
     def _task_succeeded(self, slot: int) -> None:
+        now = self._now()
         with self._mutex:
             self._current[slot] = None
             self._stats.running -= 1
             self._stats.succeeded += 1
-            self._stats.last_finished_at = self._now()
+            self._stats.last_finished_at = now
             self._notify_if_idle()
 
     # --8<-- [start:task-failed]
-    def _task_failed(self, slot: int, item: _Item, exc: BaseException) -> None:
-        fn, args, kwargs, enqueued_at, failures = item
-        failures += 1
-        policy = fn.policy if isinstance(fn, Retrying) else None
-        delay = policy.delay(failures) if policy is not None and policy.should_retry(exc, failures) else None
+    def _task_failed(self, slot: int, task: _Task, exc: BaseException) -> None:
+        # Everything that runs user code first, outside the mutex: the
+        # exception's text and names, the task's name, the retry policy.
+        failures = task.failures + 1
+        error_type, message = describe(exc)
+        name = task_name(task.fn)
+        delay, policy_error = self._retry_delay(task.fn, exc, failures)
+        if policy_error is not None:
+            error_type, message = describe(policy_error)
+        now, wall = self._now(), self.clock.wall()
         with self._mutex:
-            now = self._now()
             self._current[slot] = None
             self._stats.running -= 1
             self._stats.last_finished_at = now
-            self._stats.last_error = error = ErrorRecord.of(exc, now)
-            retrying = delay is not None
-            if retrying:
-                assert delay is not None
-                self._schedule_retry((fn, args, kwargs, enqueued_at, failures), delay)
-            else:
+            self._stats.last_error = ErrorRecord(error_type, message, now)
+            retrying = delay is not None and self._schedule_retry(
+                task._replace(failures=failures), delay
+            )
+            if not retrying:
                 self._stats.failed += 1
                 self._stats.dead_letters.append(
-                    DeadLetter(task_name(fn), failures, error.error_type, error.message, self.clock.wall())
+                    DeadLetter(name, failures, error_type, message, wall)
                 )
             self._notify_if_idle()
         # Logged outside the mutex: a slow log handler must not stall the pool.
         if retrying:
-            logger.warning(
-                "dualqueue: task %s failed in pool %r (attempt %d, %s: %s); retrying in %.2fs",
-                task_name(fn), self.name, failures, error.error_type, error.message, delay,
-            )
+            _log(
+                logging.WARNING,
+                "dualqueue: task %s failed in pool %r (attempt %d, %s: %s); "
+                "retrying in %.2fs",
+                name, self.name, failures, error_type, message, delay,
+            )  # fmt: skip
         else:
-            logger.error(
-                "dualqueue: task %s failed in pool %r (attempt %d)", task_name(fn), self.name, failures,
-                exc_info=(type(exc), exc, exc.__traceback__),
-            )
+            _log(
+                logging.ERROR,
+                "dualqueue: task %s failed in pool %r (attempt %d)",
+                name, self.name, failures, exc=policy_error or exc,
+            )  # fmt: skip
 
-    def _schedule_retry(self, item: _Item, delay: float) -> None:
+    @staticmethod
+    def _retry_delay(
+        fn: object, exc: BaseException, failures: int
+    ) -> tuple[float | None, BaseException | None]:
+        # (delay before the next attempt or None, the policy's own error).
+        # A policy is user code (a subclass, an rng): whatever it raises or
+        # returns that is not a finite delay ends the task as a final failure.
+        if not issubclass(type(fn), Retrying):
+            return None, None
+        try:
+            policy = fn.policy  # type: ignore[attr-defined]
+            if not policy.should_retry(exc, failures):
+                return None, None
+            return check_seconds("a retry policy's delay", policy.delay(failures)), None
+        except BaseException as error:
+            return None, error
+
+    def _schedule_retry(self, task: _Task, delay: float) -> bool:
         # Mutex held. The task stays counted (as "retrying", part of "queued")
         # while no worker holds it; the clock puts it back in the queue.
+        try:
+            self.clock.call_later(delay, lambda: self._requeue(task))
+        except Exception:  # the clock refused: the task fails for good
+            return False
         self._stats.retrying += 1
         self._stats.retried += 1
-        self.clock.call_later(delay, lambda: self._requeue(item))
+        return True
 
-    def _requeue(self, item: _Item) -> None:
+    def _requeue(self, task: _Task) -> None:
         with self._mutex:
             self._stats.retrying -= 1
-            self._queue.append(item)
+            self._queue.append(task)
             self._not_empty.notify()
+
     # --8<-- [end:task-failed]
 
     def _idle(self) -> bool:
@@ -223,27 +300,37 @@ class WorkerPool:
 
         Returns True if that happened, False if ``timeout`` seconds passed first.
         Unlike ``queue.Queue.join`` it can time out, and it works after a task
-        raised (a failed task still counts as done).
+        raised (a failed task still counts as done). Raises ``RuntimeError``
+        when called from one of this pool's own workers (it would wait for
+        itself) and ``ValueError`` for a timeout that is not None or a finite
+        number of seconds >= 0.
         """
+        timeout = check_timeout("timeout", timeout)
+        if getattr(_worker_of, "pool", None) is self:
+            raise RuntimeError(
+                f"join() called from a worker of the {self.name!r} pool would wait "
+                f"for itself; call it from another thread"
+            )
         with self._all_tasks_done:
-            return self._all_tasks_done.wait_for(self._idle, timeout)
+            return self._all_tasks_done.wait_for(self._idle, bounded_wait(timeout))
 
     # -- the picture -------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters, levels, ages and the last error, all read under the mutex at once.
+        """Counters, levels, ages and the last error, read under the mutex at once.
 
         JSON-serializable. ``queued`` includes tasks waiting for a retry, so
         ``submitted == queued + running + succeeded + failed + dropped``.
         """
+        now, wall = self._now(), self.clock.wall()
         with self._mutex:
-            now, wall = self._now(), self.clock.wall()
             stats = self._stats.copy()
             in_queue = len(self._queue)
-            oldest_queued = self._queue[0][3] if self._queue else None
+            oldest_queued = self._queue[0].enqueued_at if self._queue else None
             running_since = [entry[1] for entry in self._current if entry is not None]
             alive = sum(thread.is_alive() for thread in self._threads)
             started = bool(self._threads)
+        oldest_running = min(running_since) if running_since else None
         return {
             "name": self.name,
             "workers": self.workers,
@@ -251,7 +338,12 @@ class WorkerPool:
             "started": started,
             "maxsize": self.maxsize,
             **stats.as_dict(in_queue=in_queue, now=now, wall=wall),
-            "oldest_queued_seconds": None if oldest_queued is None else round(now - oldest_queued, 6),
-            "oldest_running_seconds": round(now - min(running_since), 6) if running_since else None,
+            "oldest_queued_seconds": _age(now, oldest_queued),
+            "oldest_running_seconds": _age(now, oldest_running),
         }
 
+
+def _age(now: float, since: float | None) -> float | None:
+    # Clamped: the clock is read before the mutex, so a task queued in between
+    # may look a few microseconds younger than zero.
+    return None if since is None else round(max(0.0, now - since), 6)

@@ -24,7 +24,7 @@ from typing import Any
 
 from .retry import DeadLetter
 
-__all__ = ["ErrorRecord", "PoolStats", "iso"]
+__all__ = ["ErrorRecord", "PoolStats", "describe", "iso"]
 
 MESSAGE_LIMIT = 200
 
@@ -47,18 +47,48 @@ class ErrorRecord:
 
     @classmethod
     def of(cls, exc: BaseException, at: float) -> ErrorRecord:
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        if len(message) > MESSAGE_LIMIT:
-            message = message[: MESSAGE_LIMIT - 1] + "…"
-        kind = type(exc)
-        error_type = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        return cls(error_type, message, at)
+        """The record of ``exc``. Runs user code: never call it under a lock."""
+        return cls(*describe(exc), at)
+
+
 # --8<-- [end:error-record]
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """``(type name, first line of the message)``, whatever ``exc`` does.
+
+    ``str(exc)`` and the type's names are user code: they may raise anything,
+    return something that is not text, or return megabytes. Like
+    ``traceback``, fall back to a fixed text instead of failing.
+    """
+    try:
+        text = str(exc)
+        if not isinstance(text, str):  # pragma: no cover - str() refuses non-str
+            raise TypeError("__str__ returned non-text")
+        text = str.__str__(text)[: MESSAGE_LIMIT * 4]  # a plain str, bounded
+        lines = text.splitlines()
+        message = lines[0] if lines else ""
+    except BaseException:
+        message = "<exception str() failed>"
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
+    try:
+        kind = type(exc)
+        module, qualname = kind.__module__, kind.__qualname__
+        if not (isinstance(module, str) and isinstance(qualname, str)):
+            raise TypeError("names are not text")
+        module, qualname = str.__str__(module), str.__str__(qualname)[:MESSAGE_LIMIT]
+        error_type = (
+            qualname if module == "builtins" else f"{module[:MESSAGE_LIMIT]}.{qualname}"
+        )
+    except BaseException:
+        error_type = "<unknown exception type>"
+    return error_type, message
 
 
 # --8<-- [start:pool-stats]
 class PoolStats:
-    """Counters of one pool. Guarded by the owning pool's mutex: hold it to touch any field."""
+    """Counters of one pool, guarded by its mutex: hold it to touch any field."""
 
     __slots__ = (
         "dead_letters",
@@ -91,7 +121,8 @@ class PoolStats:
         self.last_finished_at: float | None = None
         self.last_error: ErrorRecord | None = None
         self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_limit)
-# --8<-- [end:pool-stats]
+
+    # --8<-- [end:pool-stats]
 
     def copy(self) -> PoolStats:
         """A copy to render outside the lock.
@@ -115,7 +146,7 @@ class PoolStats:
         return twin
 
     def as_dict(self, *, in_queue: int, now: float, wall: float) -> dict[str, Any]:
-        """The JSON-ready counters. ``now``/``wall`` convert monotonic times for display."""
+        """The JSON-ready counters; ``now``/``wall`` convert monotonic times to show."""
 
         def shown(t: float | None) -> str | None:
             return None if t is None else iso(wall - (now - t))
@@ -137,6 +168,10 @@ class PoolStats:
             "last_finished_at": shown(self.last_finished_at),
             "last_error": None
             if error is None
-            else {"type": error.error_type, "message": error.message, "at": shown(error.at)},
+            else {
+                "type": error.error_type,
+                "message": error.message,
+                "at": shown(error.at),
+            },
             "dead_letters": [letter.as_dict() for letter in self.dead_letters],
         }

@@ -1,4 +1,6 @@
-"""Chapter 9 demo: the emails a deploy loses, the honest shutdown, and a fork like gunicorn --preload's.
+"""Chapter 9 demo: the emails a deploy loses, the honest shutdown, and a fork.
+
+The fork is like gunicorn --preload's.
 
     python -m chapters.ch09_shutdown_and_fork.demo
 
@@ -40,7 +42,7 @@ def send_email(n):
     sent.write(f"{n}\\n")
     sent.flush()
 
-for n in range(20):  # twenty password resets, requested in the last second before the deploy
+for n in range(20):  # twenty password resets, in the last second before the deploy
     tasks.submit("general", send_email, n)
 # the deploy stops the process here: the interpreter exits
 """
@@ -48,13 +50,18 @@ for n in range(20):  # twenty password resets, requested in the last second befo
 
 
 def deploy(module: str) -> dict[str, Any]:
-    """Run DEPLOY against ``module`` in a fresh interpreter; how many of the 20 emails were sent?"""
+    """Run DEPLOY against ``module`` in a fresh interpreter; how many of the 20 emails
+    were sent?"""
     with tempfile.TemporaryDirectory() as folder:
         sent = Path(folder) / "sent.txt"
         sent.touch()
         started = time.monotonic()
         process = subprocess.run(
-            [sys.executable, "-c", DEPLOY, module, str(sent)], capture_output=True, text=True, timeout=60, cwd=ROOT
+            [sys.executable, "-c", DEPLOY, module, str(sent)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
         )
         return {
             "exit_code": process.returncode,
@@ -99,18 +106,28 @@ def honest_shutdown(print: Callable[..., None]) -> dict[str, Any]:
     except PoolClosedError as exc:
         refused = str(exc)
     analyses_may_finish.set()
-    print("shutdown(timeout=0.3) with 2 analyses that never return, 3 queued, 5 emails, a pending index rebuild:")
+    print(
+        "shutdown(timeout=0.3) with 2 analyses that never return, 3 queued, 5 emails, "
+        "a pending index rebuild:"
+    )
     for name, pool in report.pools.items():
-        print(f"  {name}: queued {pool.queued}, running {pool.running} when intake stopped -> finished "
-              f"{pool.finished}, dropped {shortened(pool.dropped)}, still running {shortened(pool.still_running)}")
-    print(f"  every task accounted for: {report.finished} + {len(report.dropped)} + {len(report.still_running)} "
-          f"== {report.queued} + {report.running}, in {report.elapsed:.2f} s")
+        print(
+            f"  {name}: queued {pool.queued}, running {pool.running} when intake "
+            "stopped -> finished "
+            f"{pool.finished}, dropped {shortened(pool.dropped)}, still running "
+            f"{shortened(pool.still_running)}"
+        )
+    print(
+        f"  every task accounted for: {report.finished} + {len(report.dropped)} + "
+        f"{len(report.still_running)} "
+        f"== {report.queued} + {report.running}, in {report.elapsed:.2f} s"
+    )
     print(f"  a submit after shutdown: PoolClosedError: {refused}")
     return {"report": report, "refused": refused}
 
 
 def fork_a_worker(module: str, deadline: float = 10.0) -> dict[str, Any]:
-    """Use a TaskSystem, fork (as gunicorn --preload does), and ask the child what it finds.
+    """Use a TaskSystem, fork (as gunicorn --preload does), ask the child what it finds.
 
     The child answers through a pipe: what it inherited, and whether a task it
     submits runs. A child that does not answer within ``deadline`` is stuck on
@@ -124,7 +141,9 @@ def fork_a_worker(module: str, deadline: float = 10.0) -> dict[str, Any]:
     tasks.join(timeout=10)
     analysis_started, analysis_may_finish = threading.Event(), threading.Event()
     tasks.submit("site", lambda: (analysis_started.set(), analysis_may_finish.wait()))
-    analysis_started.wait(timeout=10)  # the one site worker is busy in the parent while it forks...
+    analysis_started.wait(
+        timeout=10
+    )  # the one site worker is busy in the parent while it forks...
     for _ in range(3):
         tasks.submit("site", time.sleep, 0)  # ...with a backlog behind it
     read, write = os.pipe()
@@ -133,17 +152,23 @@ def fork_a_worker(module: str, deadline: float = 10.0) -> dict[str, Any]:
         verdict: dict[str, Any] = {}
         try:
             before = tasks.snapshot()["pools"]
-            verdict["inherited"] = {name: pool["submitted"] for name, pool in before.items()}
+            verdict["inherited"] = {
+                name: pool["submitted"] for name, pool in before.items()
+            }
             ran = threading.Event()
             tasks.submit("general", ran.set)
-            verdict["new_task_ran"] = ran.wait(timeout=0.5)  # sound: a dead pool can never run it
+            verdict["new_task_ran"] = ran.wait(
+                timeout=0.5
+            )  # sound: a dead pool can never run it
         finally:
             os.write(write, json.dumps(verdict).encode())
             os._exit(0)
     os.close(write)
     answer = b""
     give_up = time.monotonic() + deadline
-    while (remaining := give_up - time.monotonic()) > 0 and select.select([read], [], [], remaining)[0]:
+    while (remaining := give_up - time.monotonic()) > 0 and select.select(
+        [read], [], [], remaining
+    )[0]:
         chunk = os.read(read, 65536)
         if not chunk:
             break
@@ -161,15 +186,23 @@ def fork_a_worker(module: str, deadline: float = 10.0) -> dict[str, Any]:
 
 def main(print: Callable[..., None] = print) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for label, module in (("chapter 8, daemon workers only", "chapters.ch08_failures_and_retries"),
-                          ("chapter 9, exit drain", "chapters.ch09_shutdown_and_fork")):
+    for label, module in (
+        ("chapter 8, daemon workers only", "chapters.ch08_failures_and_retries"),
+        ("chapter 9, exit drain", "chapters.ch09_shutdown_and_fork"),
+    ):
         outcome = deploy(module)
-        print(f"deploy with 20 emails queued, {label}: {outcome['sent']} of 20 sent, exit code "
-              f"{outcome['exit_code']}, in {outcome['seconds']:.2f} s; stderr: {outcome['stderr'] or '(nothing)'}")
+        print(
+            f"deploy with 20 emails queued, {label}: {outcome['sent']} of 20 sent, "
+            "exit code "
+            f"{outcome['exit_code']}, in {outcome['seconds']:.2f} s; stderr: "
+            f"{outcome['stderr'] or '(nothing)'}"
+        )
         result[module] = outcome
 
     logger = logging.getLogger("dualqueue")
-    quiet = logging.NullHandler()  # the shutdown's warning says what the report says; print the report
+    quiet = (
+        logging.NullHandler()
+    )  # the shutdown's warning says what the report says; print the report
     logger.addHandler(quiet)
     propagate, logger.propagate = logger.propagate, False
     try:
@@ -178,14 +211,22 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
         logger.propagate = propagate
         logger.removeHandler(quiet)
 
-    for label, module in (("chapter 8", "chapters.ch08_failures_and_retries"),
-                          ("chapter 9", "chapters.ch09_shutdown_and_fork")):
+    for label, module in (
+        ("chapter 8", "chapters.ch08_failures_and_retries"),
+        ("chapter 9", "chapters.ch09_shutdown_and_fork"),
+    ):
         verdict = fork_a_worker(module)
         if verdict.get("deadlocked"):
-            print(f"fork after use, {label}: the child deadlocked on a lock held at the moment of the fork")
+            print(
+                f"fork after use, {label}: the child deadlocked on a lock held at the "
+                "moment of the fork"
+            )
         else:
-            print(f"fork after use, {label}: the child inherited submitted counts {verdict['inherited']}; "
-                  f"a task it submitted ran: {verdict['new_task_ran']}")
+            print(
+                f"fork after use, {label}: the child inherited submitted counts "
+                f"{verdict['inherited']}; "
+                f"a task it submitted ran: {verdict['new_task_ran']}"
+            )
         result[f"fork {module}"] = verdict
     return result
 

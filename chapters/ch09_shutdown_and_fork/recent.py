@@ -41,7 +41,9 @@ class FinishedTask(NamedTuple):
     name: str
     wait: float  # seconds from submit to the start of this attempt
     run: float  # seconds it ran
-    outcome: str  # "succeeded", or "raised" (a retry policy may run it again: see the pool's counters)
+    # "succeeded", or "raised" (a retry policy may run it again: see the pool's
+    # counters)
+    outcome: str
     error_type: str | None  # the exception's class name when it raised, else None
     finished_at: float  # wall-clock seconds since the epoch
 
@@ -57,7 +59,8 @@ class FinishedTask(NamedTuple):
 
 
 class RecentTasks:
-    """The last ``limit`` finished tasks of one pool, newest last; ``limit=0`` keeps none."""
+    """The last ``limit`` finished tasks of one pool, newest last; ``limit=0`` keeps
+    none."""
 
     def __init__(self, limit: int = 20) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
@@ -84,9 +87,10 @@ class RecentTasks:
         """
         if not self.limit:
             return
+        # A hostile __getattr__ or __qualname__: the worker must go on.
         try:
             name = task_name(fn)[:MESSAGE_LIMIT]
-        except BaseException:  # a hostile __getattr__ or __qualname__: the worker must go on
+        except BaseException:
             name = UNNAMED
         error_type = None
         if error is not None:

@@ -10,21 +10,34 @@ Like its pools, a ``TaskSystem`` starts no thread when created, survives
 ``os.fork()`` (the child gets fresh, empty pools), and is drained at
 interpreter exit: the exit hook first flushes each system's debouncers into
 their pools, then drains every pool against one shared deadline.
+
+Free-threading checklist (what still relies on the GIL): ``submit`` reads
+``_pools`` without a lock, on purpose (the request's hot path). That dict is
+filled in ``__init__`` and never changed, so concurrent reads are safe with or
+without the GIL. ``_debouncers`` and the registry are guarded by locks.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .clock import Clock
+from .clock import Clock, bounded_wait, check_timeout
 from .debounce import Debouncer
-from .pool import ShutdownReport, WorkerPool, default_clock, drain, drain_all
+from .pool import (
+    ShutdownReport,
+    WorkerPool,
+    _log,
+    default_clock,
+    drain,
+    drain_all,
+    refuse_own_worker,
+)
 from .stats import iso
 
 __all__ = ["TaskSystem"]
@@ -55,16 +68,26 @@ class TaskSystem:
         for name, spec in (pools or SEED_POOLS).items():
             if isinstance(spec, WorkerPool):
                 if spec.name != name:
-                    raise ValueError(f"pool {name!r} was given a WorkerPool named {spec.name!r}")
+                    raise ValueError(
+                        f"pool {name!r} was given a WorkerPool named {spec.name!r}"
+                    )
                 self._pools[name] = spec
             else:
-                self._pools[name] = WorkerPool(name, workers=spec, clock=self.clock, exit_timeout=exit_timeout)
+                self._pools[name] = WorkerPool(
+                    name, workers=spec, clock=self.clock, exit_timeout=exit_timeout
+                )
+        # Guards _debouncers: a debouncer may be created on any thread while
+        # the exit hook or a snapshot walks them (always as a copy).
+        self._lock = threading.Lock()
         self._debouncers: dict[str, Debouncer] = {}
         self._started_at = self.clock.wall()
-        _live_systems.add(self)
+        with _registry_lock:
+            _live_systems.add(self)
 
     def __repr__(self) -> str:
-        pools = ", ".join(f"{name}={pool.workers}" for name, pool in self._pools.items())
+        pools = ", ".join(
+            f"{name}={pool.workers}" for name, pool in self._pools.items()
+        )
         return f"<TaskSystem {pools}>"
 
     def __getitem__(self, name: str) -> WorkerPool:
@@ -72,10 +95,15 @@ class TaskSystem:
         try:
             return self._pools[name]
         except KeyError:
-            raise KeyError(f"no pool named {name!r}; the pools are {sorted(self._pools)}") from None
+            raise KeyError(
+                f"no pool named {name!r}; the pools are {sorted(self._pools)}"
+            ) from None
         except TypeError:
             known = sorted(self._pools)
-            raise KeyError(f"a pool name is a string, got {type(name).__name__}; the pools are {known}") from None
+            raise KeyError(
+                f"a pool name is a string, got {type(name).__name__}; "
+                f"the pools are {known}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._pools
@@ -85,8 +113,13 @@ class TaskSystem:
         """The pools by name (a copy: the set of pools is fixed at creation)."""
         return dict(self._pools)
 
-    def submit(self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``. See ``WorkerPool.submit``."""
+    def submit(
+        self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``.
+
+        See ``WorkerPool.submit``.
+        """
         try:
             pool = self._pools[queue]  # the hot path: one dict lookup
         except (KeyError, TypeError):
@@ -102,27 +135,39 @@ class TaskSystem:
         max_wait: float | None = None,
         pool: str | None = "general",
     ) -> Debouncer:
-        """Create a ``Debouncer`` whose runs go to ``pool``, shown in the snapshot as ``name``.
+        """A ``Debouncer`` whose runs go to ``pool``, shown in the snapshot as ``name``.
 
         ``pool=None`` runs ``fn`` inline on the clock's thread: only for quick ``fn``.
         """
-        if name in self._debouncers:
-            raise ValueError(f"a debouncer named {name!r} already exists")
         target = None if pool is None else self[pool]
-        debouncer = Debouncer(fn, wait=wait, max_wait=max_wait, pool=target, clock=self.clock, name=name)
-        self._debouncers[name] = debouncer
+        debouncer = Debouncer(
+            fn, wait=wait, max_wait=max_wait, pool=target, clock=self.clock, name=name
+        )
+        with self._lock:
+            if name in self._debouncers:
+                raise ValueError(f"a debouncer named {name!r} already exists")
+            self._debouncers[name] = debouncer
         return debouncer
 
     @property
     def debouncers(self) -> dict[str, Debouncer]:
         """The debouncers by name (a copy)."""
-        return dict(self._debouncers)
+        with self._lock:
+            return dict(self._debouncers)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every pool is idle; True if so, False if ``timeout`` passed first."""
+        """Wait until every pool is idle; True if so, False if ``timeout`` passed first.
+
+        Raises ``RuntimeError`` when called from a worker of one of its pools.
+        """
+        timeout = check_timeout("timeout", timeout)
+        refuse_own_worker(self._pools.values(), "join()")
         deadline = None if timeout is None else time.monotonic() + timeout
         for pool in self._pools.values():
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if deadline is None:
+                remaining = None
+            else:
+                remaining = bounded_wait(max(0.0, deadline - time.monotonic()))
             if not pool.join(remaining):
                 return False
         return True
@@ -130,16 +175,21 @@ class TaskSystem:
     def shutdown(self, timeout: float | None = 30.0) -> ShutdownReport:
         """Flush and close the debouncers, stop intake everywhere, drain, and report.
 
-        The whole shutdown takes at most ``timeout`` seconds (plus the time a
-        debouncer without a pool takes to run its flushed batch inline). The
-        report has one entry per pool under ``pools``.
+        The whole shutdown takes at most ``timeout`` seconds plus a fraction of
+        a second (and the time a debouncer without a pool takes to run its
+        flushed batch inline, in this thread). A flushed batch runs within the
+        drain or is named in the report as dropped. The report has one entry
+        per pool under ``pools``. Raises ``RuntimeError`` when called from a
+        worker of one of its pools, before anything was closed.
         """
-        for debouncer in self._debouncers.values():
+        timeout = check_timeout("timeout", timeout)
+        refuse_own_worker(self._pools.values(), "shutdown()")
+        for debouncer in self.debouncers.values():
             debouncer.close()
         return drain(list(self._pools.values()), timeout)
 
     def snapshot(self) -> dict[str, Any]:
-        """The status picture: pid, start time, every pool and every debouncer. JSON-serializable.
+        """The status picture: pid, start time, every pool and debouncer. JSON-ready.
 
         Each pool's entry is read under that pool's lock in one go, so each
         satisfies ``submitted == queued + running + succeeded + failed + dropped``.
@@ -148,17 +198,22 @@ class TaskSystem:
             "pid": os.getpid(),
             "started_at": iso(self._started_at),
             "pools": {name: pool.snapshot() for name, pool in self._pools.items()},
-            "debouncers": {name: d.snapshot() for name, d in self._debouncers.items()},
+            "debouncers": {name: d.snapshot() for name, d in self.debouncers.items()},
         }
 
 
+# The registry is guarded by _registry_lock and always iterated as a copy.
 _live_systems: weakref.WeakSet[TaskSystem] = weakref.WeakSet()
+_registry_lock = threading.Lock()
 
 
 def _restart_systems_in_child() -> None:
     # The pools reset themselves (pool.py); the picture's start time must say
     # when this process's counters began, not when the parent's did.
+    global _registry_lock
+    _registry_lock = threading.Lock()  # another thread may have held it at the fork
     for system in list(_live_systems):
+        system._lock = threading.Lock()
         system._started_at = system.clock.wall()
 
 
@@ -167,22 +222,41 @@ os.register_at_fork(after_in_child=_restart_systems_in_child)
 
 # --8<-- [start:exit-hook]
 def _at_exit() -> None:
-    # Daemon workers are still alive here (atexit runs before the interpreter
-    # stops them), so draining works. Debouncers first: their pending batches
-    # become queued tasks that the drain can still run.
-    for system in list(_live_systems):
+    # Daemon workers are still alive here, so draining works. Debouncers
+    # first: their pending batches become queued tasks the drain can still
+    # run. Nothing raised here may skip the drain.
+    with _registry_lock:
+        systems = list(_live_systems)
+    for system in systems:
         for debouncer in system.debouncers.values():
             try:
                 debouncer.close()
-            except Exception:
-                logger.exception("dualqueue: flushing debouncer %s at exit failed", debouncer.name)
+            except BaseException as exc:
+                _log(
+                    logging.ERROR,
+                    "dualqueue: flushing debouncer %s at exit failed",
+                    debouncer.name,
+                    exc=exc,
+                    aside=True,
+                )
     report = drain_all()
     if report.queued or report.running:
-        logger.info(
-            "dualqueue: exit drain finished %d task(s), dropped %d, left %d running, in %.2fs",
-            report.finished, len(report.dropped), len(report.still_running), report.elapsed,
+        _log(
+            logging.INFO,
+            "dualqueue: exit drain finished %d task(s), dropped %d, left %d running, "
+            "in %.2fs",
+            report.finished,
+            len(report.dropped),
+            len(report.still_running),
+            report.elapsed,
+            aside=True,
         )
 
 
-atexit.register(_at_exit)
+# threading's own exit hook, as concurrent.futures uses: it runs when the main
+# thread ends, before non-daemon threads are joined and before any atexit
+# hook. atexit runs its hooks last-registered first, so a library imported
+# after dualqueue (a database driver, say) would be torn down before queued
+# tasks that need it had run.
+threading._register_atexit(_at_exit)  # type: ignore[attr-defined]
 # --8<-- [end:exit-hook]

@@ -13,6 +13,12 @@ reference (where it must hold) and against a broken variant from
 * ``shutdown``: every task accounted for by name (catches ``ForgetfulShutdownPool``);
 * ``machine``: a ``RuleBasedStateMachine`` for the debouncer (catches ``ForgetfulDebouncer`` and
   ``EagerFollowUpDebouncer``);
+* ``hostile``: generated hostile user code (every ``BaseException`` kind, dunders that raise or
+  block, nameless callables, policies at their limits, re-entrant, forking and blocking tasks,
+  hostile log handlers); catches ``NarrowCatchPool``, ``TextUnderMutexPool``, ``FixedJoinPool``
+  and ``CancelAtCloseSystem``;
+* ``api_machine``: a ``RuleBasedStateMachine`` whose rules call the API from several threads at
+  once (catches ``ForgetfulShutdownPool`` and ``CancelAtCloseSystem``);
 * ``falsify``: run a property expecting it may fail, and keep its counterexample.
 """
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hypothesis.errors import FlakyStrategyDefinition
+
 __all__ = ["Counterexample", "falsify"]
 
 
@@ -38,6 +40,12 @@ def falsify(test: Callable[[], None]) -> Counterexample | None:
         test()
     except AssertionError as failure:
         return _counterexample(failure)
+    except FlakyStrategyDefinition as flaky:
+        # A machine whose rules run on threads may fail at another step when hypothesis
+        # replays it: the failure it found first is the one it was replaying.
+        if not isinstance(flaky.__context__, AssertionError):
+            raise
+        return _counterexample(flaky.__context__)
     except ExceptionGroup as failures:  # hypothesis found several distinct bugs: report the first assertion
         first = next((e for e in failures.exceptions if isinstance(e, AssertionError)), None)
         if first is None:

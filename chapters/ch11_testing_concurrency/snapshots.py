@@ -156,7 +156,7 @@ def snapshot_while_paused(
         while not (paused.wait(0.005) or returned.is_set()):
             assert time.monotonic() < deadline, f"the worker never reached line {line} nor returned"
         # A reader takes the pool's mutex to snapshot; while the paused worker holds it, no reader can look.
-        if paused.is_set() and not pool._mutex.locked():
+        if paused.is_set() and not held(pool._mutex):
             snapshot = pool.snapshot()
     finally:
         resume.set()
@@ -175,3 +175,11 @@ def source_line(make: PoolClass, method: str, line: int) -> str:
     """The text of ``line`` in ``method``'s source, for reports."""
     code = getattr(make("probe"), method).__code__
     return linecache.getline(code.co_filename, line).strip()
+
+
+def held(lock: Any) -> bool:
+    """Whether another thread holds ``lock`` (an RLock has no ``locked()`` before 3.14)."""
+    if not lock.acquire(blocking=False):
+        return True
+    lock.release()
+    return False

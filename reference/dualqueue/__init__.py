@@ -1,17 +1,17 @@
-"""dualqueue: in-process background tasks in separate worker pools, with nothing lost silently.
+"""dualqueue: in-process background tasks in separate pools, nothing lost silently.
 
-    >>> from dualqueue import TaskSystem
-    >>> tasks = TaskSystem()                       # general=2, site=10; no thread started yet
-    >>> sent = []
-    >>> tasks.submit("general", sent.append, "reset-email")
-    >>> tasks.join(timeout=5)
-    True
-    >>> sent
-    ['reset-email']
-    >>> tasks.snapshot()["pools"]["general"]["succeeded"]
-    1
-    >>> tasks.shutdown(timeout=5).complete
-    True
+>>> from dualqueue import TaskSystem
+>>> tasks = TaskSystem()              # general=2, site=10; no thread started yet
+>>> sent = []
+>>> tasks.submit("general", sent.append, "reset-email")
+>>> tasks.join(timeout=5)
+True
+>>> sent
+['reset-email']
+>>> tasks.snapshot()["pools"]["general"]["succeeded"]
+1
+>>> tasks.shutdown(timeout=5).complete
+True
 """
 
 from .clock import Clock, FakeClock, Handle, SystemClock

@@ -1,8 +1,9 @@
-"""Opt-in retries: a policy attached to a task, and dead letters for the ones that gave up.
+"""Opt-in retries: a policy attached to a task, and dead letters for those that gave up.
 
 A task opts in by being wrapped, as a decorator on its definition or at the call:
 ``@Retry(attempts=5, base_delay=2.0, retry_on=(TimeoutError,))`` above
-``def analyse_site(site_id)``, or ``tasks.submit("site", Retry(attempts=5)(analyse_site), 42)``.
+``def analyse_site(site_id)``, or at the call,
+``tasks.submit("site", Retry(attempts=5)(analyse_site), 42)``.
 
 When an attempt raises one of ``retry_on`` and attempts remain, the pool asks
 its clock to requeue the task after the backoff delay. Nothing holds a worker
@@ -13,6 +14,10 @@ and is recorded as a ``DeadLetter`` in a bounded ring on its pool.
 
 Calling a wrapped function directly calls it once: the policy is the pool's
 business, not the function's.
+
+Free-threading checklist (what still relies on the GIL): nothing. ``Retry``
+and ``DeadLetter`` are frozen; ``task_name`` reads attributes of the task
+and keeps no state.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar
+
+from .clock import check_seconds
 
 __all__ = ["DeadLetter", "Retry", "Retrying"]
 
@@ -50,28 +57,49 @@ class Retry:
     rng: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.attempts, int) or self.attempts < 1:
-            raise ValueError(f"attempts must be an int >= 1, got {self.attempts!r}")
-        for name in ("base_delay", "max_delay"):
-            value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not (self.factor >= 1 and math.isfinite(self.factor)):
-            raise ValueError(f"factor must be a finite number >= 1, got {self.factor!r}")
-        if not 0 <= self.jitter <= 1:
-            raise ValueError(f"jitter must be between 0 and 1, got {self.jitter!r}")
+        attempts = self.attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"attempts must be an int >= 1, got {attempts!r}")
+        check_seconds("base_delay", self.base_delay)
+        check_seconds("max_delay", self.max_delay)
+        if check_seconds("factor", self.factor) < 1:
+            raise ValueError(
+                f"factor must be a finite number >= 1, got {self.factor!r}"
+            )
+        jitter = self.jitter
+        if (
+            isinstance(jitter, bool)
+            or not isinstance(jitter, (int, float))
+            or not 0 <= jitter <= 1
+        ):
+            raise ValueError(f"jitter must be a number between 0 and 1, got {jitter!r}")
+        if not callable(self.rng):
+            raise TypeError(f"rng must be callable, got {type(self.rng).__name__}")
         if not self.retry_on or not all(
             isinstance(t, type) and issubclass(t, BaseException) for t in self.retry_on
         ):
-            raise TypeError(f"retry_on must be a tuple of exception classes, got {self.retry_on!r}")
+            raise TypeError(
+                f"retry_on must be a tuple of exception classes, got {self.retry_on!r}"
+            )
 
     def delay(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` failed attempts (``failures >= 1``)."""
-        ceiling = min(self.max_delay, self.base_delay * self.factor ** (failures - 1))
+        """Seconds to wait after ``failures`` failed attempts (``failures >= 1``).
+
+        Finite for any ``failures``: past the point where the exponential
+        would overflow a float (about the 1025th failure with ``factor=2``),
+        the delay is simply ``max_delay``.
+        """
+        if self.base_delay == 0:
+            return 0.0
+        try:
+            raw = self.base_delay * self.factor ** (failures - 1)
+        except OverflowError:
+            raw = math.inf
+        ceiling = min(self.max_delay, raw)
         return ceiling * (1 - self.jitter * self.rng())
 
     def should_retry(self, exc: BaseException, failures: int) -> bool:
-        """True if a task that has now failed ``failures`` times gets another attempt."""
+        """True if a task that failed ``failures`` times so far gets another attempt."""
         return failures < self.attempts and isinstance(exc, self.retry_on)
 
     def __call__(self, fn: Callable[P, R]) -> Retrying[P, R]:
@@ -98,7 +126,7 @@ class Retrying(Generic[P, R]):
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A task that failed for the last time: what it was and why, never its arguments."""
+    """A task that failed for the last time: what and why, never its arguments."""
 
     task: str
     attempts: int
@@ -107,7 +135,7 @@ class DeadLetter:
     failed_at: float  # wall-clock seconds since the epoch
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-serializable, as the pool's snapshot shows it (``failed_at`` in ISO 8601, UTC)."""
+        """JSON-ready, as the snapshot shows it (``failed_at`` in ISO 8601, UTC)."""
         from .stats import iso  # local: stats imports this module
 
         return {
@@ -119,19 +147,62 @@ class DeadLetter:
         }
 
 
+NAME_LIMIT = 200  # characters of a task's name kept in reports and snapshots
+
+
 def task_name(fn: object) -> str:
     """A stable, human name for a callable: ``module.qualname``; never its arguments.
 
     A callable may name itself with a string attribute ``task_name`` (a debouncer's
     runs are reported as ``debouncer 'name'``, not as a method of the class).
+    Reading names runs user code (``__getattr__``, properties): whatever it
+    raises or returns, this returns a short ``str``, falling back to the
+    callable's type and then to ``"<unnamed task>"``.
     """
-    explicit = getattr(fn, "task_name", None)
-    if isinstance(explicit, str):
+    try:
+        name = _name_of(fn)
+    except BaseException:  # a hostile __getattr__ must not escape into a worker
+        name = None
+    if name is None:
+        name = _type_name(fn)
+    if len(name) > NAME_LIMIT:
+        name = name[: NAME_LIMIT - 1] + "…"
+    return name
+
+
+def _text(value: object) -> str | None:
+    # Only real strings count: a str subclass could override anything.
+    return str.__str__(value) if isinstance(value, str) and value else None
+
+
+def _name_of(fn: object) -> str | None:
+    explicit = _text(getattr(fn, "task_name", None))
+    if explicit is not None:
         return explicit
-    inner = getattr(fn, "fn", None) if isinstance(fn, Retrying) else None
-    target = inner if inner is not None else fn
-    if isinstance(target, functools.partial):
-        return task_name(target.func)
-    module = getattr(target, "__module__", None)
-    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    target = fn
+    for _ in range(100):  # unwrap Retrying and partial, never without end
+        if issubclass(type(target), Retrying):
+            target = target.fn  # type: ignore[attr-defined]
+        elif issubclass(type(target), functools.partial):
+            target = target.func  # type: ignore[attr-defined]
+        else:
+            break
+    module = _text(getattr(target, "__module__", None))
+    qualname = _text(getattr(target, "__qualname__", None))
+    if qualname is None:  # an instance with __call__: name its class
+        qualname = _text(type(target).__qualname__)
+    if qualname is None:
+        return None
     return f"{module}.{qualname}" if module else qualname
+
+
+def _type_name(fn: object) -> str:
+    try:
+        kind = type(fn)
+        module = _text(kind.__module__)
+        qualname = _text(kind.__qualname__)
+    except BaseException:  # a metaclass can make even these raise
+        return "<unnamed task>"
+    if qualname is None:
+        return "<unnamed task>"
+    return f"{module}.{qualname}" if module and module != "builtins" else qualname

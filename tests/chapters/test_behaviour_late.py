@@ -47,6 +47,7 @@ from chapters.broken import (
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool
 from chapters.ch06_stats_under_a_lock.experiment import consistent, two_workers_finish
 from chapters.ch08_failures_and_retries import ExceptionOnlyPool, InPlaceRetry
+from tests.forking import FORK_WITH_THREADS
 
 from .conftest import CHAPTERS, FEATURE_VOCABULARY, Chapter, broken_chapter
 from .support import DEADLOCK, IMPOSSIBLE, Gate, boom, thread_deaths, unique, wait_for
@@ -908,7 +909,7 @@ def wait_for_child(pid: int, deadline: float) -> int:
 
 
 @pytest.mark.feature("fork", "task_system", "debouncer")
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+ warns when a process with threads forks
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)  # 3.12+ warns when a process with threads forks
 def test_a_forked_child_gets_fresh_working_pools_and_debouncers(chapter: Chapter) -> None:
     assert child_exit_status_after_fork(chapter) == 0
 
@@ -1039,7 +1040,7 @@ def test_the_suite_catches_a_shutdown_that_forgets_the_queue() -> None:
         check_shutdown_accounts_for_everything(forgetful, ["hang", "ok", "ok", "raise"], 1)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 @pytest.mark.parametrize("subject", ["reference-no-fork-reset", "chapter-8"])
 def test_the_suite_catches_pools_that_are_not_reset_in_a_forked_child(subject: str) -> None:
     if subject == "chapter-8":

@@ -28,6 +28,7 @@ from chapters.ch06_stats_under_a_lock import (
 from chapters.ch06_stats_under_a_lock.experiment import (
     consistent,
     hammer,
+    held,
     two_workers_finish,
 )
 from chapters.ch06_stats_under_a_lock.interleave import preemptions
@@ -79,7 +80,7 @@ def test_the_failure_path_loses_a_count_without_the_mutex_and_not_with_it() -> N
             fail(0),
             fail(1),
             pool_class._task_failed.__code__,
-            lambda pool: pool._mutex.locked(),
+            lambda pool: held(pool._mutex),
         )
         assert explored
         return [

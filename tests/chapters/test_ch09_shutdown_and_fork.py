@@ -11,6 +11,7 @@ import pytest
 
 import chapters.ch09_shutdown_and_fork
 from chapters.ch09_shutdown_and_fork import PoolClosedError, ShutdownReport, TaskSystem, demo
+from tests.forking import FORK_WITH_THREADS
 
 from .support import DEADLOCK, Gate
 
@@ -31,7 +32,7 @@ def test_with_the_exit_drain_every_queued_email_is_sent_before_the_process_ends(
 
 
 # --8<-- [start:fork]
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # 3.12+ warns when a process with threads forks
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)  # 3.12+ warns when a process with threads forks
 def test_a_forked_child_inherits_a_dead_pool_before_and_gets_a_fresh_one_after() -> None:
     before = demo.fork_a_worker(BEFORE, deadline=5)
     # Either the child finds the parent's pool, backlog and dead threads included, and nothing runs its
@@ -74,7 +75,7 @@ def test_the_package_docstring_session_runs() -> None:
     assert tried > 0 and failures == 0
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_the_demo_shows_the_loss_the_report_and_the_fork() -> None:
     lines: list[str] = []
     result = demo.main(print=lambda *a: lines.append(" ".join(map(str, a))))

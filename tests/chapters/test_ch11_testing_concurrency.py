@@ -15,21 +15,29 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis.stateful import run_state_machine_as_test
 
 from chapters.broken import (
+    CancelAtCloseSystem,
     EagerFollowUpDebouncer,
+    FixedJoinPool,
     FixedWindowDebouncer,
     ForgetfulDebouncer,
     ForgetfulShutdownPool,
+    NarrowCatchPool,
+    TextUnderMutexPool,
     UnlockedStatsPool,
 )
 from chapters.ch11_testing_concurrency import Debouncer, FakeClock, WorkerPool, demo
+from chapters.ch11_testing_concurrency.api_machine import api_machine
 from chapters.ch11_testing_concurrency.bursts import Run, burst_property, bursts, runs_on_fake_clock
 from chapters.ch11_testing_concurrency.falsify import falsify
+from chapters.ch11_testing_concurrency.hostile import Subject, hostile_property
 from chapters.ch11_testing_concurrency.machine import StepPool, debouncer_machine
 from chapters.ch11_testing_concurrency.shutdown import shutdown_property
 from chapters.ch11_testing_concurrency.snapshots import consistent, paused_snapshots, source_line, stress_property
+from tests.forking import FORK_WITH_THREADS
 
 FIND = {"phases": [Phase.generate], "database": None}  # against a broken variant: find a failure, do not shrink
 
@@ -196,3 +204,80 @@ def test_the_demo_shows_each_property_holding_on_the_reference_and_failing_on_it
     assert results["paused/WorkerPool"]["torn"] == 0
     assert results["paused/UnlockedStatsPool"]["torn"] == 1
     assert sum("FAILS" in line for line in lines) == 3
+
+
+# -- hostile tasks: the property fails on each core that trusts user code ---------------------
+
+HOSTILE_FIND = {**FIND, "derandomize": True}
+FORK_WARNING = FORK_WITH_THREADS  # the hostile workloads fork on purpose (tests/forking.py)
+
+
+# --8<-- [start:catches-hostile]
+THE_WORKERS_DIE = "ignore::pytest.PytestUnhandledThreadExceptionWarning"  # in the bugs
+
+
+@pytest.mark.filterwarnings(FORK_WARNING)
+@pytest.mark.filterwarnings(THE_WORKERS_DIE)
+@pytest.mark.parametrize(
+    ("subject", "claims"),
+    [
+        pytest.param(
+            Subject(pool=NarrowCatchPool),
+            ("never settled", "workers"),
+            id="NarrowCatch",
+        ),
+        pytest.param(
+            Subject(pool=TextUnderMutexPool),
+            ("deadlock", "never settled", "workers"),
+            id="TextUnderMutex",
+        ),
+        pytest.param(Subject(pool=FixedJoinPool), ("shutdown",), id="FixedJoin"),
+        pytest.param(
+            Subject(system=CancelAtCloseSystem),
+            ("no report names",),
+            id="CancelAtClose",
+        ),
+    ],
+)
+def test_the_hostile_task_property_catches_a_core_that_trusts_user_code(
+    subject: Subject, claims: tuple[str, ...]
+) -> None:
+    found = falsify(hostile_property(subject, max_examples=150, **HOSTILE_FIND))
+    assert found is not None, f"the hostile-task property passed on {subject}"
+    assert any(claim in found.message for claim in claims), found
+# --8<-- [end:catches-hostile]
+
+
+# -- concurrent use of the API: the multi-threaded machine fails on each broken variant
+
+
+# --8<-- [start:catches-api]
+@pytest.mark.parametrize(
+    ("subject", "claim"),
+    [
+        pytest.param(
+            Subject(pool=ForgetfulShutdownPool),
+            "breaks submitted ==",
+            id="ForgetfulShutdown",
+        ),
+        pytest.param(
+            Subject(system=CancelAtCloseSystem), "no report names", id="CancelAtClose"
+        ),
+    ],
+)
+def test_the_concurrent_api_machine_catches_a_shutdown_that_loses_work(
+    subject: Subject, claim: str
+) -> None:
+    machine = api_machine(subject)
+    steps = settings(max_examples=100, stateful_step_count=15, **FIND)
+    found = None
+    for _ in range(3):  # three independent searches of 100 stories each
+        try:
+            found = falsify(lambda: run_state_machine_as_test(machine, settings=steps))
+        except FlakyStrategyDefinition:  # its threads replayed a story differently
+            continue
+        if found is not None:
+            break
+    assert found is not None, f"the concurrent API machine passed on {subject}"
+    assert claim in found.message, found
+# --8<-- [end:catches-api]

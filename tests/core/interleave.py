@@ -61,6 +61,14 @@ def consistent(snapshot: dict[str, Any]) -> bool:
 
 
 # --8<-- [start:between-the-lines]
+def held(lock: Any) -> bool:
+    """Whether another thread holds ``lock`` (a Lock or an RLock, which has no ``locked()`` before 3.14)."""
+    if not lock.acquire(blocking=False):
+        return True
+    lock.release()
+    return False
+
+
 def snapshots_between_the_lines(
     make_pool: Callable[[], WorkerPool],
     method: str,
@@ -89,7 +97,7 @@ def snapshots_between_the_lines(
         thread.start()
         while not (paused.is_set() or finished.is_set()):
             paused.wait(0.01)
-        if paused.is_set() and not pool._mutex.locked():
+        if paused.is_set() and not held(pool._mutex):
             taken.append((line, pool.snapshot()))
         resume.set()
         thread.join(DEADLOCK)

@@ -23,6 +23,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from chapters.broken import ForgetfulShutdownPool, NoForkResetPool
+from tests.forking import FORK_WITH_THREADS
 
 from .interleave import consistent
 from .support import DEADLOCK, Gate, boom, wait_for
@@ -194,7 +195,7 @@ def test_a_debounced_run_is_reported_by_the_debouncers_name() -> None:
     gate.open()
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_a_forked_childs_status_starts_when_the_child_did() -> None:
     clock = FakeClock()
     tasks = TaskSystem(general=1, clock=clock)
@@ -208,7 +209,7 @@ def test_a_forked_childs_status_starts_when_the_child_did() -> None:
     assert tasks.snapshot()["started_at"] == parent_started
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_a_child_forked_while_another_thread_holds_the_clocks_lock_still_works() -> None:
     # The child's fork handlers and its first snapshot read the clock; the
     # thread holding the clock's lock in the parent does not exist in the child.
@@ -311,13 +312,13 @@ def check_child_has_fresh_working_pools(cls: type[WorkerPool]) -> int:
 
 
 # --8<-- [start:fork-tests]
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_a_forked_child_gets_fresh_working_pools() -> None:
     for _ in range(5):
         assert check_child_has_fresh_working_pools(WorkerPool) == 0
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_the_fork_property_catches_a_pool_without_a_fork_reset() -> None:
     assert check_child_has_fresh_working_pools(NoForkResetPool) != 0
     # --8<-- [end:fork-tests]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from dualqueue import WorkerPool
+from dualqueue.pool import _Task
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,7 +147,7 @@ def _running_pool(cls: type[WorkerPool]) -> WorkerPool:
         (
             "_task_failed",
             lambda pool: pool._task_failed(
-                0, (boom, (), {}, 0.0, 0), RuntimeError("x")
+                0, _Task(boom, (), {}, 0.0, 0), RuntimeError("x")
             ),
         ),
     ],

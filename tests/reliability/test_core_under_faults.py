@@ -17,6 +17,7 @@ from dualqueue import Debouncer, FakeClock, PoolClosedError, QueueFullError, Ret
 
 from tests.core.interleave import consistent
 from tests.core.support import DEADLOCK, Gate, wait_for
+from tests.forking import FORK_WITH_THREADS
 
 PER_PRODUCER = int(os.environ.get("DUALQUEUE_LOAD_TASKS", "50000"))
 PRODUCERS = 8
@@ -221,7 +222,7 @@ def test_a_raising_or_slow_debounce_callback_loses_and_repeats_nothing(figures) 
     pool.shutdown(DEADLOCK)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings(FORK_WITH_THREADS)
 def test_fork_while_workers_are_busy_and_producers_hammer_the_lock(figures) -> None:
     tasks = TaskSystem(general=2, site=4)
     gate = Gate()
