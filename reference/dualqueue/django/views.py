@@ -233,7 +233,8 @@ def failed_results() -> list[dict[str, Any]]:
     lost = [row for row in unfinished if process_alive(row.host, row.pid, row.process_start) is False]
     for row, is_lost in [(r, False) for r in failed[:FAILED_SHOWN]] + [(r, True) for r in lost[:FAILED_SHOWN]]:
         errors = row.errors or []
-        error_type = "TaskLost" if is_lost else (errors[-1]["exception_class_path"].rsplit(".", 1)[-1] if errors else "–")
+        error_path = "TaskLost" if is_lost else (errors[-1]["exception_class_path"] if errors else "–")
+        error_type = error_path.rsplit(".", 1)[-1]
         when = row.finished_at or row.last_attempted_at or row.started_at or row.enqueued_at
         shown.append({
             "result_id": row.result_id,
@@ -254,12 +255,12 @@ def failed_results() -> list[dict[str, Any]]:
 def _staff_only(request: HttpRequest) -> HttpResponse | None:
     """None for an active staff session (with staff access configured); else the refusal. A token never re-runs."""
     user = getattr(request, "user", None)
-    if request.META.get("HTTP_AUTHORIZATION") is None and conf.get_settings().staff_allowed:
-        if user is not None and user.is_active and user.is_staff:
-            return None
-    if user is None or not user.is_authenticated:
-        if request.META.get("HTTP_AUTHORIZATION") is None:
-            return _unauthorized()
+    token_sent = request.META.get("HTTP_AUTHORIZATION") is not None
+    staff = user is not None and user.is_active and user.is_staff
+    if staff and not token_sent and conf.get_settings().staff_allowed:
+        return None
+    if (user is None or not user.is_authenticated) and not token_sent:
+        return _unauthorized()
     return _forbidden()
 
 
@@ -297,7 +298,7 @@ def _rerun(request: HttpRequest, result_id: str) -> HttpResponse:
     except Exception:
         task = None
     if not isinstance(task, Task) or task.module_path != row.task_path:
-        return _rerun_answer(request, 409, {"error": f"Cannot re-run {row.task_path!r}: it is not a task of this project."})
+        return _rerun_answer(request, 409, {"error": f"Cannot re-run {row.task_path!r}: not a task of this project."})
     try:
         task = task.using(backend=row.backend, queue_name=row.queue_name, priority=row.priority)
         new = task.enqueue(*row.args, **row.kwargs)
