@@ -174,7 +174,8 @@ class PictureTests(TestCase):
         data = json.loads(self.client.get(reverse("dualqueue:status")).content)
         self.assertEqual(
             set(data),
-            {"pid", "started_at", "pools", "debouncers", "error_rates", "results", "processes", "totals", "publishing"},
+            {"pid", "started_at", "pools", "debouncers", "error_rates", "results", "processes", "totals", "publishing",
+             "failed_results"},  # failed_results: added for the re-run section (tests/django/test_rerun.py)
             "top-level keys",
         )
         self.assertEqual(data["pid"], os.getpid())

@@ -20,6 +20,12 @@ logged-in user who is not staff (the HTML page answers it with a page, ``dualque
 that says only that the page is for staff). The HTML page sends an anonymous visitor without an
 ``Authorization`` header to the login page instead of a bare 401. Every response, refusals
 included, is ``Cache-Control: no-store``.
+
+With the database result store, the JSON and the page also list the recent ``FAILED`` results and
+the lost ones (``failed_results``), and staff may re-run one: ``POST status/results/<id>/rerun/``
+(``dualqueue:rerun``), CSRF-protected, a staff session only (a token reads, it never re-runs),
+enqueues the same task (imported by its path, refused unless it is a ``Task``) with the same
+arguments on the same backend alias and queue, and answers the new result's id.
 """
 
 from __future__ import annotations
@@ -34,11 +40,16 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST, require_safe
 
 from . import conf, metrics, processes, registry
+from .compat import Task, TaskResultStatus, task_backends
 
-__all__ = ["dead_letters", "metrics_view", "picture", "recent_tasks", "status", "status_page"]
+__all__ = [
+    "dead_letters", "failed_results", "metrics_view", "picture", "recent_tasks", "rerun", "status", "status_page",
+]  # fmt: skip
 
 MAX_AUTHORIZATION_LENGTH = 1024  # longer headers are refused unread
 # RFC 6750 b64token: what may follow "Bearer " (exactly one space).
@@ -110,7 +121,9 @@ def picture() -> dict[str, Any]:
 @_guarded()
 def status(request: HttpRequest) -> HttpResponse:
     """``GET status/``: the picture as JSON: this process's at the top level, every process's under ``processes``."""
-    return JsonResponse(picture(), json_dumps_params={"indent": 2})
+    shown = picture()
+    shown["failed_results"] = failed_results()
+    return JsonResponse(shown, json_dumps_params={"indent": 2})
 
 
 RECENT_SHOWN = 10  # recent tasks shown per pool on the page (each process keeps its own ring)
@@ -134,8 +147,17 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "recent": recent_tasks(shown),
         "results": sorted(shown["results"]["backends"].items()),
         "refresh_seconds": 2,
+        "failed_results": failed_results(),
+        "result_store": conf.get_settings().result_store,
     }
     return render(request, "dualqueue/status.html", context)
+
+
+@_guarded(page=True)
+def failed_results_fragment(request: HttpRequest) -> HttpResponse:
+    """``GET status/page/failed/``: the page's "Failed and lost results" section, which the page refreshes."""
+    context = {"failed_results": failed_results(), "result_store": conf.get_settings().result_store}
+    return render(request, "dualqueue/failed_results.html", context)
 
 
 def recent_tasks(shown: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -168,3 +190,133 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """``GET metrics/``: every live process's picture in Prometheus's text format, each series labelled by pid."""
     text, content_type = metrics.render(picture())
     return HttpResponse(text, content_type=content_type)
+
+
+# -- failed and lost results, and re-running them ------------------------------------------------
+
+FAILED_SHOWN = 20  # failed results, and lost ones, shown (each list, newest first)
+
+
+def _database_aliases() -> list[str]:
+    """The aliases of this project's dualqueue backends, when results are in the database; else none."""
+    from .backend import DualqueueBackend
+
+    if conf.get_settings().result_store != "database":
+        return []
+    aliases = []
+    for alias in task_backends:  # type: ignore[attr-defined,unused-ignore]
+        try:
+            if isinstance(task_backends[alias], DualqueueBackend):
+                aliases.append(alias)
+        except Exception:  # a misconfigured backend is the checks' business, not the page's
+            continue
+    return sorted(aliases)
+
+
+def _arguments_known(args: Any, kwargs: Any) -> bool:
+    return isinstance(args, list) and isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)
+
+
+def failed_results() -> list[dict[str, Any]]:
+    """The newest ``FAILED`` rows and the lost rows of the database store, newest first (empty with memory)."""
+    from .models import TaskResultRecord
+    from .results import process_alive
+
+    aliases = _database_aliases()
+    if not aliases:
+        return []
+    shown: list[dict[str, Any]] = []
+    failed = TaskResultRecord.objects.filter(backend__in=aliases, status=str(TaskResultStatus.FAILED)).order_by("-id")
+    unfinished = TaskResultRecord.objects.filter(
+        backend__in=aliases, status__in=[str(TaskResultStatus.READY), str(TaskResultStatus.RUNNING)]
+    ).order_by("-id")
+    lost = [row for row in unfinished if process_alive(row.host, row.pid, row.process_start) is False]
+    for row, is_lost in [(r, False) for r in failed[:FAILED_SHOWN]] + [(r, True) for r in lost[:FAILED_SHOWN]]:
+        errors = row.errors or []
+        error_path = "TaskLost" if is_lost else (errors[-1]["exception_class_path"] if errors else "–")
+        error_type = error_path.rsplit(".", 1)[-1]
+        when = row.finished_at or row.last_attempted_at or row.started_at or row.enqueued_at
+        shown.append({
+            "result_id": row.result_id,
+            "backend": row.backend,
+            "task": row.task_path,
+            "queue": row.queue_name,
+            "state": "lost" if is_lost else "failed",
+            "error_type": error_type,
+            "at": when.isoformat() if when else None,
+            "pid": row.pid,
+            "host": row.host,
+            "rerunnable": _arguments_known(row.args, row.kwargs),
+        })  # fmt: skip
+    shown.sort(key=lambda r: r["at"] or "", reverse=True)
+    return shown
+
+
+def _staff_only(request: HttpRequest) -> HttpResponse | None:
+    """None for an active staff session (with staff access configured); else the refusal. A token never re-runs."""
+    user = getattr(request, "user", None)
+    token_sent = request.META.get("HTTP_AUTHORIZATION") is not None
+    staff = user is not None and user.is_active and user.is_staff
+    if staff and not token_sent and conf.get_settings().staff_allowed:
+        return None
+    if (user is None or not user.is_authenticated) and not token_sent:
+        return _unauthorized()
+    return _forbidden()
+
+
+def _rerun_answer(request: HttpRequest, status: int, context: dict[str, Any]) -> HttpResponse:
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(context, status=status)
+    return render(request, "dualqueue/rerun.html", context, status=status)
+
+
+@csrf_protect
+def _rerun(request: HttpRequest, result_id: str) -> HttpResponse:
+    from .models import TaskResultRecord
+    from .results import process_alive
+
+    if conf.get_settings().result_store != "database":
+        return _rerun_answer(request, 409, {"error": (
+            'Cannot re-run: results are kept in each process\'s memory (DUALQUEUE["RESULT_STORE"] = "memory"), '
+            'so their arguments are not known here. Use RESULT_STORE = "database" to re-run from this page.'
+        )})  # fmt: skip
+    try:
+        row = TaskResultRecord.objects.get(result_id=result_id, backend__in=_database_aliases())
+    except TaskResultRecord.DoesNotExist:
+        return _rerun_answer(request, 404, {"error": f"No task result {result_id!r} is kept."})
+    lost = row.status in (str(TaskResultStatus.READY), str(TaskResultStatus.RUNNING)) and (
+        process_alive(row.host, row.pid, row.process_start) is False
+    )
+    if row.status != str(TaskResultStatus.FAILED) and not lost:
+        return _rerun_answer(request, 409, {"error": (
+            f"Cannot re-run {row.task_path} ({result_id}): it is {row.status}, not failed or lost."
+        )})  # fmt: skip
+    if not _arguments_known(row.args, row.kwargs):
+        return _rerun_answer(request, 409, {"error": f"Cannot re-run {row.task_path}: its arguments are not known."})
+    try:
+        task = import_string(row.task_path)
+    except Exception:
+        task = None
+    if not isinstance(task, Task) or task.module_path != row.task_path:
+        return _rerun_answer(request, 409, {"error": f"Cannot re-run {row.task_path!r}: not a task of this project."})
+    try:
+        task = task.using(backend=row.backend, queue_name=row.queue_name, priority=row.priority)
+        new = task.enqueue(*row.args, **row.kwargs)
+    except Exception as exc:  # a full or closed pool, a backend that refuses: say so, enqueue nothing
+        return _rerun_answer(request, 503, {"error": f"Could not re-run {row.task_path}: {type(exc).__name__}: {exc}"})
+    return _rerun_answer(request, 202, {
+        "task": row.task_path, "rerun_of": row.result_id, "result_id": new.id, "backend": row.backend,
+        "queue": row.queue_name, "status": str(new.status),
+    })  # fmt: skip
+
+
+@require_POST
+def rerun(request: HttpRequest, result_id: str) -> HttpResponse:
+    """``POST status/results/<id>/rerun/``: enqueue a failed or lost result's task again, with the same arguments.
+
+    Staff session only, CSRF-protected; 404 for an id the store does not keep, 409 when it cannot be
+    re-run (memory store, not failed, arguments unknown, not a task), 202 with the new result's id.
+    """
+    response = _staff_only(request) or _rerun(request, result_id)
+    response["Cache-Control"] = "no-store"
+    return response
