@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from dualqueue import FakeClock, WorkerPool
-from dualqueue.recent import UNNAMED, RecentTasks
+from dualqueue.recent import RecentTasks
 
 DEADLOCK = 10.0
 
@@ -51,14 +51,15 @@ class HostileName:
         return object.__getattribute__(self, attr)
 
 
-def test_a_task_whose_name_raises_is_recorded_as_unnamed_and_the_worker_goes_on() -> None:
+def test_a_task_whose_name_raises_is_recorded_by_its_type_and_the_worker_goes_on() -> None:
     pool = WorkerPool("general", workers=1)
     try:
         pool.submit(HostileName())
         pool.submit(named("after"))
         assert pool.join(timeout=DEADLOCK)
         recent = pool.snapshot()["recent"]
-        assert recent[0]["task"] == UNNAMED
+        # The core's task_name falls back to the callable's type (never user code).
+        assert recent[0]["task"] == f"{__name__}.HostileName"
         assert recent[1]["task"].endswith("after")
         assert pool.snapshot()["alive_workers"] == 1
     finally:
