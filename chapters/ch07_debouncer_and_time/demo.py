@@ -179,4 +179,6 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    from chapters.page import page_print  # lines that fit the page
+
+    main(print=page_print)

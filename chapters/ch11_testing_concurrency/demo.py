@@ -97,4 +97,6 @@ def _main(print: Callable[..., None], examples: int, shrink: bool) -> dict[str, 
 
 
 if __name__ == "__main__":
-    main()
+    from chapters.page import page_print  # lines that fit the page
+
+    main(print=page_print)
