@@ -81,8 +81,22 @@ def analyse_site(site_id: int) -> None:
     analyses_may_finish.wait()
 
 
+emails_may_finish = threading.Event()
+emails_running = threading.Semaphore(0)
+
+
 def send_email(user_id: int) -> None:
-    time.sleep(0.01)
+    """An SMTP conversation that ends once the shutdown has begun (see below)."""
+    emails_running.release()
+    emails_may_finish.wait(timeout=10)
+
+
+def answer_once_intake_stops(pool: Any) -> None:
+    """Let the emails finish once ``pool`` has closed: the shutdown's picture of what
+    was queued and running is then the same on every run (no race with the workers)."""
+    while not pool.closed:
+        time.sleep(0.001)
+    emails_may_finish.set()
 
 
 def shortened(names: tuple[str, ...]) -> list[str]:
@@ -91,6 +105,8 @@ def shortened(names: tuple[str, ...]) -> list[str]:
 
 def honest_shutdown(print: Callable[..., None]) -> dict[str, Any]:
     tasks = TaskSystem(general=2, site=2)
+    analyses_may_finish.clear()
+    emails_may_finish.clear()
 
     index = tasks.debouncer("search-index", lambda batch: None, wait=15)
     index.trigger("doc-1")  # a pending rebuild, 15 s away
@@ -98,8 +114,11 @@ def honest_shutdown(print: Callable[..., None]) -> dict[str, Any]:
         tasks.submit("site", analyse_site, site_id)
     for _ in range(2):
         analyses_running.acquire(timeout=10)
-    for user_id in range(5):
+    for user_id in range(5):  # two are sent, three wait
         tasks.submit("general", send_email, user_id)
+    for _ in range(2):
+        emails_running.acquire(timeout=10)
+    threading.Thread(target=answer_once_intake_stops, args=(tasks["general"],)).start()
     report = tasks.shutdown(timeout=0.3)
     try:
         tasks.submit("general", send_email, 99)

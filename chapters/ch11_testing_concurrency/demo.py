@@ -26,8 +26,18 @@ from .machine import debouncer_machine
 def verdict(found: Counterexample | None) -> str:
     if found is None:
         return "holds on every example tried"
-    # "Falsifying example: name(\n    gaps=[0, 1],\n    wait=2,\n)" -> "gaps=[0, 1], wait=2"
-    arguments = [line.strip().rstrip(",") for line in found.example.splitlines()[1:-1] if line.strip()]
+    # "Failing test case: name(\n    gaps=[0, 1],\n    wait=2,\n)" -> "gaps=[0, 1], wait=2"
+    # (older hypothesis: "Falsifying example: ..."). Hypothesis may add notes before the
+    # call or after its closing parenthesis (an explanation, a flaky warning): only the
+    # lines between the call's parentheses are its arguments.
+    lines = found.example.splitlines()
+    start = next((n for n, line in enumerate(lines) if line.endswith("(")), len(lines))
+    arguments = []
+    for line in lines[start + 1 :]:
+        if line.strip() == ")":
+            break
+        if line.strip():
+            arguments.append(line.strip().rstrip(","))
     example = ", ".join(arguments)
     return f"FAILS: {found.message}\n      shrunk to: {example}"
 
@@ -53,7 +63,9 @@ def main(print: Callable[..., None] = print, examples: int = 100, shrink: bool =
 
 def _main(print: Callable[..., None], examples: int, shrink: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    options: dict[str, Any] = {"max_examples": examples, "database": None}
+    # derandomize: the same examples, and so the same shrunk counterexamples, on every
+    # run (the page shows this run's output, and a test compares it with the next run's)
+    options: dict[str, Any] = {"max_examples": examples, "database": None, "derandomize": True}
     if not shrink:
         options["phases"] = [Phase.generate]
 
