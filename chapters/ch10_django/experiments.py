@@ -161,7 +161,8 @@ def reads_on_a_bare_task_system(reads: int = 8) -> None:
     """The bug: the ORM used from plain worker threads. Each thread opens a connection
     and keeps it."""
     tasks = TaskSystem(general=2, site=1)
-    # Reads meet in pairs, so that both worker threads read (not one of them, by chance).
+    # Reads meet in pairs, so that both worker threads read (not one of them, by
+    # chance).
     pair = threading.Barrier(2, timeout=DEADLOCK)
 
     def read() -> None:
