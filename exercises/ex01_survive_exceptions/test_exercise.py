@@ -225,8 +225,6 @@ def test_the_failure_is_logged_before_the_task_is_marked_done(
     # A test (or a shutdown) that joins and then reads the log must find the failure
     # there: so the failure must be logged while its task still counts as unfinished. A
     # handler looks at that moment.
-    # failure must be logged while its task still counts as unfinished. A handler looks
-    # at that moment.
     w = Worker("in-order")
     unfinished_at_log: list[int] = []
 

@@ -241,8 +241,6 @@ def test_a_join_in_the_middle_of_a_submit_never_misses_the_task() -> None:
     # While one request submits a task, another thread joins with timeout=0. Whatever
     # instruction of submit() the join falls before, it must not say True once the task
     # is in the queue.
-    # submit() the join falls before, it must not say True once the task is in the
-    # queue.
     def join_now(s: Submitting) -> None:
         s.saw.append((s.pool.join(timeout=0), bool(s.queued)))
 

@@ -157,8 +157,6 @@ def test_two_requests_asking_for_a_pool_at_once_get_the_same_pool() -> None:
     # Two requests submit to "site" at the same moment. Whatever instruction one of them
     # is stopped before, the other must get the very same pool: a second pool would mean
     # twice the workers, and tasks that join() and the status page never see.
-    # before, the other must get the very same pool: a second pool would mean twice the
-    # workers, and tasks that join() and the status page never see.
     explored = preemptions(lambda: (TaskSystem(general=2, site=10), []),
                            lambda s: s[1].append(s[0]["site"]),
                            lambda s: s[1].append(s[0]["site"]),

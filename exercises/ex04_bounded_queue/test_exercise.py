@@ -241,8 +241,6 @@ def test_two_submits_at_once_cannot_both_take_the_last_place() -> None:
     # Two requests submit at the same moment to a queue with room for one more task.
     # Whatever instruction of submit() one is stopped before while the other runs, one
     # must be refused.
-    # instruction of submit() one is stopped before while the other runs, one must be
-    # refused.
     explored = preemptions(
         busy_bounded_pool,
         submit_once,

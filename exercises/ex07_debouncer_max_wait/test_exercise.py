@@ -360,8 +360,6 @@ def test_a_trigger_after_the_deadline_but_before_the_clock_ran_the_batch_loses_n
     # The clock's thread is late (a slow callback ran before): at 5.5 the batch due at 5
     # has not run yet, and a trigger arrives. It must not fail, and every item must
     # still be delivered.
-    # yet, and a trigger arrives. It must not fail, and every item must still be
-    # delivered.
     stream = Stream()
     stream.clock.t = 5.5
     stream.trigger(3)

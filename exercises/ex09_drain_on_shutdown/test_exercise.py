@@ -333,8 +333,6 @@ def test_a_worker_moving_on_during_the_shutdown_never_runs_a_task_reported_dropp
     # shutdown(0) is stopped before each of its instructions in turn; meanwhile the
     # running task ends and the worker takes the next one from the queue (unless the
     # shutdown holds the mutex).
-    # and the worker takes the next one from the queue (unless the shutdown holds the
-    # mutex).
     explored = preemptions(
         Closing,
         lambda c: c.reports.append(c.pool.shutdown(timeout=0)),

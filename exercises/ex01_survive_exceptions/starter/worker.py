@@ -49,8 +49,6 @@ class Worker:
             # loop. - catch it, and log it with its traceback on `logger`, naming the
             # task; - call task_done() whether the task succeeded or not, or join()
             # waits forever.
-            # - call task_done() whether the task succeeded or not, or join() waits
-            # forever.
             fn(*args, **kwargs)
             self._queue.task_done()
     # --8<-- [end:work]

@@ -54,7 +54,6 @@ class WorkerPool:
             # TODO: if the queue is bounded and full, count the refusal and raise
             # QueueFullError, with a message that names the pool and the task, instead
             # of queueing.
-            # with a message that names the pool and the task, instead of queueing.
             self._queue.append((fn, args, kwargs))
             if not self._threads:
                 self._start_workers()

@@ -133,10 +133,6 @@ class WorkerPool:
             # deadline has passed; then remove what is still queued, counting it in
             # self.dropped and naming each task; name the tasks still running; count how
             # many finished during the drain.
-            # then remove what is still queued, counting it in self.dropped and naming
-            # each task; name the tasks still running; count how many finished during
-            # the drain.
-            # name the tasks still running; count how many finished during the drain.
             self._stopping = True
             self._not_empty.notify_all()
         return ShutdownReport(finished=0, dropped=(), still_running=())

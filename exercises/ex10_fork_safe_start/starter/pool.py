@@ -43,11 +43,6 @@ class WorkerPool:
         # and conditions (a lock held at fork time stays held forever in the child), an
         # empty queue (the parent's backlog is the parent's), and no threads until its
         # first submit.
-        # conditions (a lock held at fork time stays held forever in the child), an
-        # empty queue (the parent's backlog is the parent's), and no threads until its
-        # first submit.
-        # queue (the parent's backlog is the parent's), and no threads until its first
-        # submit.
     # --8<-- [end:init]
 
     # --8<-- [start:submit]

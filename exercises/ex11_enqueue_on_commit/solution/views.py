@@ -32,8 +32,6 @@ def invite(request: HttpRequest) -> JsonResponse:
         # partial binds this user's pk now; `lambda: send_invitation.enqueue(user.pk)`
         # would read `user` when the transaction commits, after the loop: every email to
         # the last address.
-        # `user` when the transaction commits, after the loop: every email to the last
-        # address.
         transaction.on_commit(partial(send_invitation.enqueue, user.pk))
         invited.append(address)
     return JsonResponse({"invited": invited})
