@@ -50,15 +50,11 @@ def _flag(name: str, default: bool = False) -> bool:
 # Off unless asked for: `make demo` (runserver on a laptop) sets DJANGO_DEBUG=1. Debug
 # pages show settings, paths and local variables to whoever triggers them, and every 404
 # lists the URLs.
-# settings, paths and local variables to whoever triggers them, and every 404 lists the
-# URLs.
 DEBUG = _flag("DJANGO_DEBUG", default=False)
 
 # The built-in key only ever signs a laptop's demo sessions (DEBUG on). Without DEBUG, a
 # key that anyone can read in this file would let them forge sessions and reset tokens:
 # refuse to start.
-# anyone can read in this file would let them forge sessions and reset tokens: refuse to
-# start.
 BUILT_IN_SECRET_KEY = "dualqueue-demo-insecure-key-for-local-use-only-0123456789"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or BUILT_IN_SECRET_KEY
 if SECRET_KEY == BUILT_IN_SECRET_KEY and not DEBUG:
@@ -80,16 +76,6 @@ ALLOWED_HOSTS = [h for h in _hosts.split(",") if h]
 # DJANGO_HSTS_PRELOAD=0 to leave it out). Behind a proxy that ends TLS,
 # DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto: set it only if the proxy
 # always sets (or strips) that header.
-# (a loopback test). On: redirect to https, cookies only over https, HSTS
-# (DJANGO_HSTS_SECONDS, a year by default, with subdomains and the preload flag,
-# DJANGO_HSTS_PRELOAD=0 to leave it out). Behind a proxy that ends TLS,
-# DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto: set it only if the proxy
-# always sets (or strips) that header.
-# a year by default, with subdomains and the preload flag, DJANGO_HSTS_PRELOAD=0 to
-# leave it out). Behind a proxy that ends TLS, DJANGO_TLS_PROXY_HEADER=1 trusts its
-# X-Forwarded-Proto: set it only if the proxy always sets (or strips) that header.
-# Behind a proxy that ends TLS, DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto:
-# set it only if the proxy always sets (or strips) that header.
 HTTPS = _flag("DJANGO_HTTPS", default=not DEBUG)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
