@@ -55,8 +55,6 @@ def test_a_forked_child_inherits_a_dead_pool_before_and_gets_a_fresh_one_after()
     # Either the child finds the parent's pool, backlog and dead threads included, and
     # nothing runs its task; or it hangs on the pool's lock, taken by a parent thread at
     # the moment of the fork.
-    # task; or it hangs on the pool's lock, taken by a parent thread at the moment of
-    # the fork.
     if not before.get("deadlocked"):
         assert before["inherited"]["site"] == 4, (
             "the child did not see the parent's backlog as its own"
