@@ -46,8 +46,7 @@ def what_killed(deaths: list[BaseException]) -> tuple[str, str]:
     thread."""
     generic = (
         "the exception escaped the loop in _work: wrap the call in try/except "
-        "BaseException "
-        "(SystemExit and KeyboardInterrupt are not Exceptions)"
+        "BaseException (SystemExit and KeyboardInterrupt are not Exceptions)"
     )
     if not deaths:
         return "the worker thread died of its task", generic
@@ -58,24 +57,21 @@ def what_killed(deaths: list[BaseException]) -> tuple[str, str]:
     ):
         return got + ", raised inside the except block", (
             "the except block asks the task for its __name__, which a "
-            "functools.partial or a callable object "
-            "does not have: the handler itself raised, and killed the worker it was "
-            "protecting. Find the name "
-            "in a way that works for every callable"
+            "functools.partial or a callable object does not have: the handler itself "
+            "raised, and killed the worker it was protecting. Find the name in a way "
+            "that works for every callable"
         )
     if isinstance(death, ValueError) and "task_done" in str(death):
         return (
             got,
             "task_done() is called twice for one task (say in the except block and "
-            "again after it): "
-            "mark each task done exactly once, whichever way it ended",
+            "again after it): mark each task done exactly once, whichever way it ended",
         )
     if isinstance(death, (SystemExit, KeyboardInterrupt)):
         return (
             got,
             f"except Exception does not catch {type(death).__name__}, which derives "
-            "from BaseException "
-            "only: catch BaseException",
+            "from BaseException only: catch BaseException",
         )
     return got, generic
 
@@ -126,8 +122,8 @@ def test_many_failures_later_the_same_thread_is_still_working() -> None:
         f"{'alive' if w.alive else 'dead'}",
         usually=what_killed(deaths)[1]
         if deaths
-        else "the loop survives one failure but not the next, or the "
-        "thread is being replaced",
+        else "the loop survives one failure but not the next, or the thread is being "
+        "replaced",
     )
     assert w._thread is not None
     assert set(threads) == {w._thread.ident}, explain(
@@ -165,12 +161,10 @@ def test_a_failed_task_is_marked_done_so_join_returns() -> None:
         else "0 unfinished while a task was running: it was marked done before it "
         "finished",
         usually="task_done() is only called after a success; call it in a finally: "
-        "block, or "
-        "queue.Queue.join() waits forever"
+        "block, or queue.Queue.join() waits forever"
         if unfinished > 1
-        else "task_done() is called too early, before the "
-        "task has run: join() would return while tasks are still running. Call it once "
-        "the task is over",
+        else "task_done() is called too early, before the task has run: join() would "
+        "return while tasks are still running. Call it once the task is over",
     )
     joiner = threading.Thread(target=w.join, daemon=True)
     joiner.start()
@@ -256,12 +250,10 @@ def test_the_failure_is_logged_before_the_task_is_marked_done(
     )
     assert unfinished_at_log[0] == 2, explain(
         expected="the failure to be logged while its task still counts as unfinished "
-        "(2 unfinished: it and the "
-        "task queued after it)",
+        "(2 unfinished: it and the task queued after it)",
         got=f"{unfinished_at_log[0]} unfinished when it was logged: the failed task "
         "was already marked done",
         usually="task_done() is called before logger.exception(...): a join() that "
-        "returns in between finds "
-        "no log of the failure yet. Log first, then mark the task done (a finally: "
-        "block runs last)",
+        "returns in between finds no log of the failure yet. Log first, then mark the "
+        "task done (a finally: block runs last)",
     )

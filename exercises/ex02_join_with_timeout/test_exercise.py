@@ -39,9 +39,8 @@ def test_join_says_false_while_the_last_task_is_still_running() -> None:
         "timeout passed",
         got=f"join returned {finished!r}",
         usually="join() looks at the queue, which is empty as soon as the last task is "
-        "taken, not when it is "
-        "finished. Count unfinished tasks (+1 at submit, -1 when a task is over) and "
-        "wait for zero",
+        "taken, not when it is finished. Count unfinished tasks (+1 at submit, -1 when "
+        "a task is over) and wait for zero",
     )
 # --8<-- [end:running]
 
@@ -86,8 +85,8 @@ def test_when_join_says_true_every_task_has_finished() -> None:
         expected="join() -> True, and all 6 tasks finished by the time it returned",
         got=f"join returned {finished!r} with {count} of 6 finished",
         usually="join() returns as soon as the queue is empty, while the last tasks "
-        "are still running; "
-        "or the count of unfinished tasks is decremented before the task has run",
+        "are still running; or the count of unfinished tasks is decremented before the "
+        "task has run",
     )
 
 
@@ -199,10 +198,9 @@ def test_a_join_without_timeout_never_says_false() -> None:
         if outcome
         else f"it was still waiting {DEADLOCK:g} s later",
         usually="join() waits once and then returns whatever the count is: a wake-up "
-        "is not a promise that "
-        "the count reached zero (another task may have ended, or the wake-up may be "
-        "spurious). Wait in a "
-        "while loop that re-checks the count (or use wait_for)"
+        "is not a promise that the count reached zero (another task may have ended, or "
+        "the wake-up may be spurious). Wait in a while loop that re-checks the count "
+        "(or use wait_for)"
         if outcome
         else "the worker never notifies the condition join() waits on when the count "
         "reaches zero",
@@ -258,16 +256,13 @@ def test_a_join_in_the_middle_of_a_submit_never_misses_the_task() -> None:
     ]
     assert explored and not wrong, explain(
         expected="join(timeout=0) to say False whenever a submitted task is queued (or "
-        "already running), "
-        "however its call falls between the instructions of submit()",
+        "already running), however its call falls between the instructions of submit()",
         got="join said True with the task already queued, when submit was stopped at "
         f"{wrong[0].where}"
         if wrong
         else "the explorer stepped through nothing in pool.py",
         usually="the task was not counted at that moment. If submit counts it after "
-        "putting it in the queue, a "
-        "join() in between sees 0 unfinished and a task already queued: count it "
-        "first, then queue it. (If "
-        "join() looks at the queue itself, it misses the task as soon as a worker "
-        "takes it: see the first check)",
+        "putting it in the queue, a join() in between sees 0 unfinished and a task "
+        "already queued: count it first, then queue it. (If join() looks at the queue "
+        "itself, it misses the task as soon as a worker takes it: see the first check)",
     )

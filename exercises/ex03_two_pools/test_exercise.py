@@ -47,8 +47,7 @@ def test_an_email_runs_while_every_site_worker_is_blocked(tasks: TaskSystem) -> 
         expected="the email to run while the site tasks are blocked",
         got=f"{running} site tasks are running at once and the email waits behind them",
         usually="every queue leads to one shared pool: the site tasks took every "
-        "worker, including the two "
-        "meant for emails. Give each name its own WorkerPool",
+        "worker, including the two meant for emails. Give each name its own WorkerPool",
     )
     assert running <= 10, explain(
         expected="at most 10 site tasks running at once (the site pool has 10 workers)",
@@ -146,8 +145,8 @@ def test_two_systems_share_no_pool() -> None:
             for name, (a, b, same) in got.items()
         ),
         usually="the pools are kept in state shared between instances: a class "
-        "attribute (or a module-level "
-        "or default-argument dict) instead of a dict made in __init__ for each system"
+        "attribute (or a module-level or default-argument dict) instead of a dict made "
+        "in __init__ for each system"
         if any(same for _, _, same in got.values())
         else "each name does not get a pool of its own, of its own size",
     )
@@ -173,7 +172,6 @@ def test_two_requests_asking_for_a_pool_at_once_get_the_same_pool() -> None:
         got=f"two different pools, when the first call was stopped at {split[0].where} "
         "and the second ran",
         usually="the pools are made lazily on first use, with a check-then-act that no "
-        "lock guards: both callers "
-        "see no pool yet, and both make one. Make them all in __init__ (or guard the "
-        "lazy creation with a lock)",
+        "lock guards: both callers see no pool yet, and both make one. Make them all "
+        "in __init__ (or guard the lazy creation with a lock)",
     )

@@ -203,8 +203,8 @@ def test_a_bad_maxsize_fails_when_the_pool_is_made(maxsize: object) -> None:
                 "README promises",
                 got=f"{type(exc).__name__}: {exc}",
                 usually="maxsize is compared (or used) before its type is checked, so "
-                "Python raises its own error "
-                "first: check that it is an int (and not a bool) before comparing it",
+                "Python raises its own error first: check that it is an int (and not a "
+                "bool) before comparing it",
             )
         ) from None
     raise AssertionError(
@@ -262,7 +262,6 @@ def test_two_submits_at_once_cannot_both_take_the_last_place() -> None:
         usually="maxsize is not enforced at all: see the first check"
         if never_bounded
         else "the check for room happens outside the mutex (check-then-act): both "
-        "submits see one free "
-        "place before either takes it. Check and append in the same `with "
-        "self._mutex:` block",
+        "submits see one free place before either takes it. Check and append in the "
+        "same `with self._mutex:` block",
     )

@@ -47,14 +47,11 @@ def test_two_workers_recording_at_once_are_both_counted_in_every_interleaving(
         expected=f"{counter} == 2 after two workers each called {method}(), however "
         "they interleave",
         got=f"{counter} == {getattr(shown.subject, counter)} when the first worker was "
-        "stopped at "
-        f"{shown.where}, while the second ran its whole update ({len(lost)} of "
-        f"{len(explored)} interleavings "
-        "lost an update)",
+        f"stopped at {shown.where}, while the second ran its whole update ({len(lost)} "
+        f"of {len(explored)} interleavings lost an update)",
         usually="a read-modify-write outside the lock: the first worker read the old "
-        "value, the second wrote "
-        "old + 1, then the first wrote old + 1 too. Hold self._lock around the whole "
-        "`+= 1`",
+        "value, the second wrote old + 1, then the first wrote old + 1 too. Hold "
+        "self._lock around the whole `+= 1`",
     )
 # --8<-- [end:explore]
 
@@ -102,7 +99,6 @@ def test_two_pools_count_apart() -> None:
         got=f"general: started {got[0]}, failed {got[1]}; site: started {got[2]}, "
         f"failed {got[3]}",
         usually="the counters are state shared between instances: a class attribute "
-        "that is a dict (or "
-        "another mutable object) is one object for every TaskCounts. Make them in "
-        "__init__",
+        "that is a dict (or another mutable object) is one object for every "
+        "TaskCounts. Make them in __init__",
     )

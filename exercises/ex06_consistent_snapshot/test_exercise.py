@@ -77,8 +77,8 @@ def test_a_snapshot_taken_in_the_middle_of_a_transition_adds_up(
         got=f"{clearest(torn).subject.snapshots[0]} when the worker was stopped at "
         f"{clearest(torn).where}",
         usually="the transition changes its two counters in two locked blocks; a "
-        "snapshot can look between "
-        "them. Make each transition one `with self._lock:` block",
+        "snapshot can look between them. Make each transition one `with self._lock:` "
+        "block",
     )
 
 
@@ -95,11 +95,10 @@ def test_a_transition_in_the_middle_of_a_snapshot_cannot_tear_it() -> None:
         expected="a snapshot to add up even if a worker starts a task while it is "
         "being taken",
         got=f"{clearest(torn).subject.snapshots[0]} when the snapshot was stopped at "
-        f"{clearest(torn).where} "
-        "and a task started meanwhile",
+        f"{clearest(torn).where} and a task started meanwhile",
         usually="snapshot() reads the counters one by one without the lock: some "
-        "before the transition, "
-        "some after. Read all of them inside one `with self._lock:` block",
+        "before the transition, some after. Read all of them inside one `with "
+        "self._lock:` block",
     )
 # --8<-- [end:explore]
 

@@ -40,11 +40,9 @@ class Recorder:
 
 PAST = (
     "trigger computed a due time that was already past, and the clock refuses a "
-    "negative delay. On a clock "
-    "that is never late, that means a stale deadline: the batch's first-trigger time "
-    "is not forgotten after a "
-    "run (or is read before the lock, from the batch that just ran), so the next "
-    "batch's deadline is the old one"
+    "negative delay. On a clock that is never late, that means a stale deadline: the "
+    "batch's first-trigger time is not forgotten after a run (or is read before the "
+    "lock, from the batch that just ran), so the next batch's deadline is the old one"
 )
 
 
@@ -62,8 +60,7 @@ def drive(gaps: list[float], wait: float, max_wait: float | None) -> list[Run]:
             raise AssertionError(
                 explain(
                     expected=f"trigger({item}) at {clock.now():g} to schedule the run "
-                    f"(wait={wait}, max_wait={max_wait}, "
-                    f"gaps={gaps})",
+                    f"(wait={wait}, max_wait={max_wait}, gaps={gaps})",
                     got=f"the clock raised ValueError: {exc}",
                     usually=PAST,
                 )
@@ -94,10 +91,9 @@ def expected_runs(gaps: list[float], wait: float, max_wait: float | None) -> lis
 
 IGNORED = (
     "these are exactly the runs of a debouncer without max_wait: the deadline never "
-    "cut a batch. Either max_wait "
-    "is ignored, or it is counted from each trigger (so it restarts with the quiet "
-    "window, and `wait` always comes "
-    "first) instead of from the first trigger of the batch"
+    "cut a batch. Either max_wait is ignored, or it is counted from each trigger (so "
+    "it restarts with the quiet window, and `wait` always comes first) instead of from "
+    "the first trigger of the batch"
 )
 
 
@@ -146,8 +142,8 @@ def test_a_stream_that_never_goes_quiet_still_runs_every_max_wait_seconds() -> N
             3,
             10,
             runs,
-            "max_wait is counted from the wrong trigger, or the batch is not "
-            "started afresh after a run",
+            "max_wait is counted from the wrong trigger, or the batch is not started "
+            "afresh after a run",
         ),
     )
 # --8<-- [end:stream]
@@ -233,8 +229,8 @@ def test_for_any_stream_runs_are_the_bursts_cut_at_max_wait_and_no_item_waits_lo
             wait,
             max_wait,
             runs,
-            "a run at the wrong time (the quiet window and the deadline: "
-            "whichever ends first), or items lost or repeated between batches",
+            "a run at the wrong time (the quiet window and the deadline: whichever "
+            "ends first), or items lost or repeated between batches",
         ),
     )
 
@@ -258,9 +254,8 @@ def test_a_max_wait_shorter_than_wait_or_not_a_finite_number_is_refused(
                 "ValueError, as the README promises",
                 got=f"{type(exc).__name__}: {exc}",
                 usually="max_wait is handed to math (isfinite, a comparison) before "
-                "its type is checked, so Python "
-                "raises its own error: check that it is a number (and not a bool) "
-                "first",
+                "its type is checked, so Python raises its own error: check that it is "
+                "a number (and not a bool) first",
             )
         ) from None
     raise AssertionError(
@@ -373,11 +368,9 @@ def test_a_trigger_after_the_deadline_but_before_the_clock_ran_the_batch_loses_n
         "once each",
         got=f"trigger raised {stream.errors[0]!r}; {state}" if stream.errors else state,
         usually="the batch's deadline had already passed when trigger ran, so the "
-        "delay until it came out "
-        "negative (in the past), which the clock refuses; and the item was added, the "
-        "old timer cancelled, "
-        "and no new one made: it waits forever. An overdue batch should run at once (a "
-        "delay of 0)",
+        "delay until it came out negative (in the past), which the clock refuses; and "
+        "the item was added, the old timer cancelled, and no new one made: it waits "
+        "forever. An overdue batch should run at once (a delay of 0)",
     )
 
 
@@ -404,8 +397,7 @@ def test_a_trigger_racing_the_clock_thread_gives_the_next_batch_its_own_deadline
     )
     assert explored and shown is None, explain(
         expected="runs [(5, [0, 1, 2, 3])] (trigger first) or [(5, [0, 1, 2]), (8, "
-        "[3])] (the clock first): "
-        "item 3 starts a batch with a deadline of its own",
+        "[3])] (the clock first): item 3 starts a batch with a deadline of its own",
         got=f"{shown.subject.runs}{raised} when trigger was stopped at {shown.where} "
         "and the clock ran the batch"
         if shown
@@ -413,8 +405,7 @@ def test_a_trigger_racing_the_clock_thread_gives_the_next_batch_its_own_deadline
         usually=IGNORED
         if shown and shown.subject.runs == [(8.0, [0, 1, 2, 3])]
         else "trigger reads the batch's first-trigger time (or the deadline made from "
-        "it) before taking the "
-        "lock, a check-then-act: the clock runs that batch in between, and the new "
-        "batch gets the old, past "
-        "deadline. Read and update the batch's state in one locked block",
+        "it) before taking the lock, a check-then-act: the clock runs that batch in "
+        "between, and the new batch gets the old, past deadline. Read and update the "
+        "batch's state in one locked block",
     )

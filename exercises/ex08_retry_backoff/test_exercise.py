@@ -78,9 +78,8 @@ def test_attempts_are_spaced_by_doubling_delays_on_the_clock(
         expected="no time.sleep at all: the retry waits on the clock, not on a thread",
         got=f"time.sleep was called {len(slept)} times ({slept})",
         usually="the thread that ran the task (a pool's worker) sleeps between "
-        "attempts and can run nothing "
-        "else meanwhile. Schedule the next attempt with self.clock.call_later(delay, "
-        "...)",
+        "attempts and can run nothing else meanwhile. Schedule the next attempt with "
+        "self.clock.call_later(delay, ...)",
     )
     assert made_before_returning == 1, explain(
         expected="run() to make the first attempt and return; the clock makes the "
@@ -214,7 +213,6 @@ def test_two_tasks_retrying_at_once_each_get_every_attempt() -> None:
         "letters of 3 attempts each",
         got=f"attempts at {got[0]} and at {got[1]}, dead letters {got[2]}",
         usually="the attempt count (or the current delay) is kept on the Retry object, "
-        "state shared between "
-        "tasks: the two tasks advance one count. Keep each task's attempt number with "
-        "that task's retries",
+        "state shared between tasks: the two tasks advance one count. Keep each task's "
+        "attempt number with that task's retries",
     )

@@ -70,10 +70,8 @@ def returned(
         )
         usually = (
             "the drain waits on the condition without re-checking whether the pool is "
-            "already idle: a "
-            "notify that came before the wait (or never comes, on an idle pool) is "
-            "missed. Wait in a "
-            "`while` loop that checks for idle first"
+            "already idle: a notify that came before the wait (or never comes, on an "
+            "idle pool) is missed. Wait in a `while` loop that checks for idle first"
         )
     elif timeout <= 0:
         bound = f"at once (timeout={timeout}: no wait at all)"
@@ -85,9 +83,8 @@ def returned(
         bound = "once the deadline passed"
         usually = (
             "the drain waits for the queue to empty (or for a task that never ends) "
-            "without a deadline: "
-            "wait on the condition with the time remaining, and stop waiting when none "
-            "remains"
+            "without a deadline: wait on the condition with the time remaining, and "
+            "stop waiting when none remains"
         )
     assert reports, explain(
         expected=f"shutdown(timeout={timeout}) to return {bound}",
@@ -100,9 +97,8 @@ def returned(
                 expected=f"shutdown(timeout={timeout}) to return a ShutdownReport",
                 got=f"it raised {type(reports[0]).__name__}: {reports[0]}",
                 usually="timeout=None means no deadline: the deadline arithmetic "
-                "(monotonic() + timeout) fails on None. "
-                "And it failed after closing the pool, so the workers were never told "
-                "to stop"
+                "(monotonic() + timeout) fails on None. And it failed after closing "
+                "the pool, so the workers were never told to stop"
                 if timeout is None and isinstance(reports[0], TypeError)
                 else "read the exception",
             )
@@ -127,8 +123,8 @@ def test_shutdown_lets_the_queue_drain_and_reports_every_task_finished() -> None
         "finished during the drain",
         got=repr(report),
         usually="shutdown returns without waiting for the queue: with daemon workers, "
-        "whatever was queued is "
-        "lost when the process exits a moment later, and the report says nothing",
+        "whatever was queued is lost when the process exits a moment later, and the "
+        "report says nothing",
     )
     assert ran_when_it_returned == [
         "send_reset_email",
@@ -164,9 +160,8 @@ def test_at_the_deadline_the_queue_is_dropped_and_every_task_is_named() -> None:
         expected=repr(expected),
         got=repr(report),
         usually="the tasks left in the queue at the deadline are not removed and named "
-        "(dropped), or the "
-        "running one is not named (still_running): every outstanding task must be "
-        "accounted for",
+        "(dropped), or the running one is not named (still_running): every outstanding "
+        "task must be accounted for",
     )
     assert p.dropped == 3, explain(
         expected="pool.dropped == 3: the status page must show what was lost",
@@ -243,13 +238,11 @@ def test_the_report_accounts_for_every_outstanding_task_exactly_once() -> None:
     accounted = report.finished + len(report.dropped) + len(report.still_running)
     assert accounted == outstanding and report.still_running == ("Gate.task",), explain(
         expected=f"finished + dropped + still_running == {outstanding} (2 running + 5 "
-        "queued), "
-        "with the blocked analysis still running",
+        "queued), with the blocked analysis still running",
         got=f"{report.finished} + {len(report.dropped)} + {len(report.still_running)} "
         f"= {accounted}: {report!r}",
         usually="a task counted twice (finished and dropped) or not at all; count what "
-        "finished since the "
-        "shutdown began, not since the pool was made",
+        "finished since the shutdown began, not since the pool was made",
     )
 
 
@@ -284,8 +277,7 @@ def test_after_shutdown_every_worker_thread_exits() -> None:
         expected="all 3 worker threads to exit after the shutdown",
         got=f"{len(alive)} still waiting for work: {alive}",
         usually="the idle workers are woken with notify(), which wakes one of them: "
-        "use notify_all() so each one "
-        "sees that the pool is stopping",
+        "use notify_all() so each one sees that the pool is stopping",
     )
 
 
@@ -362,7 +354,6 @@ def test_a_worker_moving_on_during_the_shutdown_never_runs_a_task_reported_dropp
         if shown
         else "nothing explored",
         usually="the dropped tasks are named (or the queue is cleared) outside the "
-        "lock: a worker takes a task "
-        "between the naming and the clearing. Name, clear and count in one locked "
-        "block",
+        "lock: a worker takes a task between the naming and the clearing. Name, clear "
+        "and count in one locked block",
     )

@@ -96,9 +96,8 @@ def test_making_a_pool_starts_no_thread() -> None:
         expected="no worker thread until the first submit",
         got=f"{started} worker threads running right after WorkerPool(...)",
         usually="__init__ starts the workers. Under gunicorn --preload the pool is "
-        "made in the master, "
-        "which then forks: the threads stay behind in the master. Start them in the "
-        "first submit",
+        "made in the master, which then forks: the threads stay behind in the master. "
+        "Start them in the first submit",
     )
     done = threading.Event()
     p.submit(done.set)
@@ -120,9 +119,8 @@ def test_a_child_forked_after_the_pool_ran_tasks_gets_a_working_pool() -> None:
         expected="a task submitted in the forked child to run there",
         got=f"the child reported {report}",
         usually="the child's pool still lists the parent's worker threads, which did "
-        "not survive the fork, so "
-        "it starts none of its own. Reset the pool in the child "
-        "(os.register_at_fork(after_in_child=...))",
+        "not survive the fork, so it starts none of its own. Reset the pool in the "
+        "child (os.register_at_fork(after_in_child=...))",
     )
 # --8<-- [end:fork]
 
@@ -148,8 +146,8 @@ def test_the_parents_backlog_does_not_run_in_the_child() -> None:
         "none of the parent's",
         got=f"the child reported {report}",
         usually="the queue copied by fork() is kept: the parent's 3 tasks would run "
-        "once in the parent and once "
-        "more in every child. The child's pool needs an empty queue of its own",
+        "once in the parent and once more in every child. The child's pool needs an "
+        "empty queue of its own",
     )
 
 
@@ -177,10 +175,8 @@ def test_a_lock_held_at_the_moment_of_the_fork_is_free_in_the_child() -> None:
         expected="the child to find the pool's locks free and run its task",
         got=f"the child reported {report}",
         usually="the child kept the parent's mutex, which another thread held at the "
-        "moment of the fork: that "
-        "thread does not exist in the child, so the mutex is never released and the "
-        "first submit deadlocks. "
-        "Make new locks in the child",
+        "moment of the fork: that thread does not exist in the child, so the mutex is "
+        "never released and the first submit deadlocks. Make new locks in the child",
     )
 
 
@@ -202,9 +198,8 @@ def test_two_pools_each_start_their_own_workers() -> None:
         expected="1 general worker and 2 site workers alive, and each pool's task run",
         got=f"{got[0]} general and {got[1]} site workers; tasks run: {got[2]}",
         usually="the list of worker threads is state shared between instances (a class "
-        "attribute, or a mutable "
-        "default argument): the second pool sees the first one's threads and starts "
-        "none. Make it per pool",
+        "attribute, or a mutable default argument): the second pool sees the first "
+        "one's threads and starts none. Make it per pool",
     )
 
 
@@ -227,12 +222,10 @@ def test_two_first_submits_at_once_start_the_workers_once() -> None:
     assert explored and shown is None, explain(
         expected="2 worker threads after two submits at once to a fresh pool of 2",
         got=f"{len(shown.subject._threads)} workers, when the first submit was stopped "
-        f"at {shown.where} and the "
-        "second ran"
+        f"at {shown.where} and the second ran"
         if shown
         else "nothing explored",
         usually="the workers are started lazily by a check-then-act outside the mutex "
-        "(`if not self._threads:`): "
-        "both submits see no workers and both start them. Check and start under the "
-        "mutex",
+        "(`if not self._threads:`): both submits see no workers and both start them. "
+        "Check and start under the mutex",
     )

@@ -106,9 +106,8 @@ def test_a_rolled_back_request_sends_no_invitation() -> None:
         expected="no email: the request was rolled back, so no account was created",
         got=f"invitations sent to {sent_to}, whose account does not exist",
         usually="the task is enqueued inside the transaction, and ran before the "
-        "rollback. Enqueue it with "
-        "transaction.on_commit(...): Django runs the callback after the commit, and "
-        "drops it on a rollback",
+        "rollback. Enqueue it with transaction.on_commit(...): Django runs the "
+        "callback after the commit, and drops it on a rollback",
     )
 # --8<-- [end:rollback]
 
@@ -128,18 +127,16 @@ def test_a_committed_request_sends_each_invitation_to_its_own_address_after_the_
         expected="one invitation to ada@esg.example and one to grace@esg.example",
         got=f"invitations sent to {sent_to}",
         usually="nothing is enqueued once the transaction commits; or, if one address "
-        "got both: the callback "
-        "is a lambda that reads `user` when it runs, after the loop has moved on (bind "
-        "the pk now, e.g. "
-        "with functools.partial)",
+        "got both: the callback is a lambda that reads `user` when it runs, after the "
+        "loop has moved on (bind the pk now, e.g. with functools.partial)",
     )
     assert ran_inside_a_transaction == [False, False], explain(
         expected="each task to start after the request's transaction committed",
         got="transaction still open when the tasks started: "
         f"{ran_inside_a_transaction}",
         usually="the task is enqueued inside the transaction: a worker thread (another "
-        "database connection) "
-        "could run it before the commit, find no account, and fail",
+        "database connection) could run it before the commit, find no account, and "
+        "fail",
     )
 # --8<-- [end:commit]
 

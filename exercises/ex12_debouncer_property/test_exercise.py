@@ -93,8 +93,8 @@ def test_your_tests_explore_enough_examples() -> None:
         "gives 60)",
         got="; ".join(f"{name} tries {n}" for name, n in few.items()),
         usually="@settings(max_examples=...) set low to make the tests fast: that is "
-        "too few examples to meet "
-        "a bug that needs a long burst or a particular gap. Let hypothesis explore",
+        "too few examples to meet a bug that needs a long burst or a particular gap. "
+        "Let hypothesis explore",
     )
 
 
@@ -109,8 +109,8 @@ def test_your_tests_pass_on_the_real_debouncer() -> None:
             f"{name} failed with {first_line(exc)}" for name, exc in failing.items()
         ),
         usually="the property claims something a debouncer does not promise (check "
-        "gaps equal to wait, "
-        "and when the last burst runs), or the test itself has a bug",
+        "gaps equal to wait, and when the last burst runs), or the test itself has a "
+        "bug",
     )
 
 
@@ -135,10 +135,8 @@ def test_your_tests_catch_the_broken_debouncer(broken: str) -> None:
         got="every test passed"
         + (f" or stopped with a hypothesis error ({confused[0]})" if confused else ""),
         usually="no property looks at what this bug breaks: compare the runs with what "
-        "a trailing-edge debouncer "
-        "must do (one run per burst, at last trigger + wait, every item once, in "
-        "order); or the strategies "
-        "never generate the streams that show it (long bursts, gaps equal to wait, "
-        "longer waits)",
+        "a trailing-edge debouncer must do (one run per burst, at last trigger + wait, "
+        "every item once, in order); or the strategies never generate the streams that "
+        "show it (long bursts, gaps equal to wait, longer waits)",
     )
 # --8<-- [end:checks]
