@@ -60,12 +60,10 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or BUILT_IN_SECRET_
 if SECRET_KEY == BUILT_IN_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set and DEBUG is off: the demo will not sign "
-        "sessions and password-reset "
-        "links with the key written in its settings file. Set DJANGO_SECRET_KEY to a "
-        "long random value, e.g. "
-        "the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'; "
-        "or set DJANGO_DEBUG=1 "
-        "to run it on your own machine."
+        "sessions and password-reset links with the key written in its settings file. "
+        "Set DJANGO_SECRET_KEY to a long random value, e.g. the output of: python -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'; or set DJANGO_DEBUG=1 to "
+        "run it on your own machine."
     )
 _hosts = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 ALLOWED_HOSTS = [h for h in _hosts.split(",") if h]
