@@ -34,8 +34,8 @@ def refuse(address: str) -> None:
 
 
 class SendDigest:
-    """A callable object, as a task: it has no __name__ (nor __qualname__) of its own.
-    """
+    """A callable object, as a task: it has no __name__ (nor __qualname__) of its
+    own."""
 
     def __call__(self) -> None:
         raise TimeoutError("digest service timed out")

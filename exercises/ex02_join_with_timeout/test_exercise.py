@@ -134,8 +134,8 @@ def test_a_join_without_timeout_wakes_up_when_the_work_is_done() -> None:
 
 
 def waiting_on_conditions(p: WorkerPool) -> int:
-    """How many threads wait on the pool's conditions (whatever the learner named them).
-    """
+    """How many threads wait on the pool's conditions (whatever the learner named
+    them)."""
     return sum(len(getattr(value, "_waiters", ())) for value in vars(p).values()
                if isinstance(value, threading.Condition))
 

@@ -40,8 +40,8 @@ def live_workers(name: str) -> list[threading.Thread]:
 
 
 def in_child(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``check()`` in a forked child; return what it returned (or what went wrong).
-    """
+    """Run ``check()`` in a forked child; return what it returned (or what went
+    wrong)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report, and leave without running the parent's exit code

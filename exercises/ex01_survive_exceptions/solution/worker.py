@@ -31,8 +31,8 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once.
-        """
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at
+        once."""
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -54,10 +54,8 @@ class Worker:
                     "dualqueue: task %s failed in worker %r", name, self.name
                 )
             finally:
-                # a failed task is finished too, or join() never returns
-                self._queue.task_done()
-                # do not keep the last task's arguments alive while idle
-                del fn, args, kwargs
+                self._queue.task_done()  # a failed task is finished too: join() returns
+                del fn, args, kwargs  # do not keep the last task's arguments alive
     # --8<-- [end:work]
 
     def join(self) -> None:

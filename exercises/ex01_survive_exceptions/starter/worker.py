@@ -31,8 +31,8 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once.
-        """
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at
+        once."""
         with self._start_lock:
             if self._thread is None:
                 self._thread = threading.Thread(

@@ -44,8 +44,8 @@ class TaskSystem:
     # --8<-- [end:route]
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every pool is idle; True if so, False if ``timeout`` passed first.
-        """
+        """Wait until every pool is idle; True if so, False if ``timeout`` passed
+        first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for name in self.names:
             remaining = (

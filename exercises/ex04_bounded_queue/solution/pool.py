@@ -99,8 +99,8 @@ class WorkerPool:
                         self._all_tasks_done.notify_all()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or running; False if ``timeout`` passed first.
-        """
+        """Wait until nothing is queued or running; False if ``timeout`` passed
+        first."""
         with self._all_tasks_done:
             return self._all_tasks_done.wait_for(
                 lambda: not self._queue and not self._running, timeout

@@ -61,8 +61,8 @@ class Debouncer:
 
     # --8<-- [start:trigger]
     def trigger(self, item: Any = None) -> None:
-        """Add ``item`` (unless None) to the pending batch and restart the quiet window.
-        """
+        """Add ``item`` (unless None) to the pending batch and restart the quiet
+        window."""
         with self._lock:
             now = self.clock.now()
             if item is not None:

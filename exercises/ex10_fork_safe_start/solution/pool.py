@@ -52,8 +52,8 @@ class WorkerPool:
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at once.
-        """
+        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at
+        once."""
         with self._mutex:
             self._queue.append((fn, args, kwargs))
             if not self._threads:  # the first submit in this process starts the workers
@@ -93,8 +93,8 @@ class WorkerPool:
             return len(self._queue)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or running; False if ``timeout`` passed first.
-        """
+        """Wait until nothing is queued or running; False if ``timeout`` passed
+        first."""
         with self._all_tasks_done:
             return self._all_tasks_done.wait_for(
                 lambda: not self._queue and not self._running, timeout
