@@ -215,8 +215,8 @@ def source_line(make: PoolClass, method: str, line: int) -> str:
 
 
 def held(lock: Any) -> bool:
-    """Whether another thread holds ``lock`` (an RLock has no ``locked()`` before 3.14).
-    """
+    """Whether another thread holds ``lock`` (an RLock has no ``locked()`` before
+    3.14)."""
     if not lock.acquire(blocking=False):
         return True
     lock.release()
