@@ -42,6 +42,9 @@ REGENERATE = "python tools/chapter_diffs.py"
 RENAME_SIMILARITY = 0.5
 # Lines that pymdownx.snippets would treat as an include if they reached a page.
 SNIPPET_LINE = re.compile(r"^\s*;*-+8<-+(\s+[\"'].*)?\s*$")
+# The page's code column: chapters' code is formatted to 88 columns (their ruff.toml), and
+# a diff line adds one character (" ", "+" or "-"). A wider line would scroll in its box.
+PAGE_COLUMNS = 88
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,12 @@ def render_page(root: Path, previous: Chapter, chapter: Chapter, changes: list[F
             if SNIPPET_LINE.match(line):
                 where = f"{chapter.name}/{change.new}"
                 raise ValueError(f"{where}: a diff line would be read as a snippet include: {line!r}")
+            if len(line) > PAGE_COLUMNS + 1 and not line.startswith(("---", "+++")):
+                where = f"{chapter.name}/{change.new}"
+                raise ValueError(
+                    f"{where}: a diff line is {len(line) - 1} columns, wider than the page's"
+                    f" {PAGE_COLUMNS}: format the chapter's code to {PAGE_COLUMNS} columns: {line!r}"
+                )
         fence = _fence(change.diff)
         out += [f"## {heading}", "", f"{fence}diff", *change.diff, fence, ""]
     removed = [change for change in changes if change.kind == "removed"]

@@ -143,7 +143,9 @@ def main(print: Callable[..., None] = print) -> dict[str, Any]:
     propagate, logger.propagate = logger.propagate, False
     lines: list[str] = []
     handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    handler.emit = (  # type: ignore[method-assign]
+        lambda record: lines.append(record.getMessage())
+    )
     logger.addHandler(handler)
     try:
         for pool_class in (ExceptionOnlyPool, WorkerPool):

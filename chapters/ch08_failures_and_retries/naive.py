@@ -64,7 +64,9 @@ class InPlaceRetry(Retry):
     # Where the sleep happens; the process's SystemClock by default.
     clock: Clock | None = None
 
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:  # type: ignore[override]
+    def __call__(  # type: ignore[override]
+        self, fn: Callable[..., Any]
+    ) -> Callable[..., Any]:
         clock = self.clock if self.clock is not None else default_clock()
 
         @functools.wraps(fn)

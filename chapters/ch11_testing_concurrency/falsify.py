@@ -25,17 +25,21 @@ __all__ = ["Counterexample", "falsify"]
 # --8<-- [start:falsify]
 @dataclass(frozen=True)
 class Counterexample:
-    """What a failing property reported: the assertion's message and the example that broke it."""
+    """What a failing property reported: the assertion's message and the example that
+    broke it."""
 
     message: str
-    example: str  # hypothesis's "Falsifying example" / the steps of a state machine, as it printed them
+    # hypothesis's "Falsifying example" / the steps of a state machine, as it printed
+    # them
+    example: str
 
     def __str__(self) -> str:
         return f"{self.example}\n{self.message}"
 
 
 def falsify(test: Callable[[], None]) -> Counterexample | None:
-    """Run ``test`` (a hypothesis test, called with no arguments); return its counterexample or None."""
+    """Run ``test`` (a hypothesis test, called with no arguments); return its
+    counterexample or None."""
     try:
         test()
     except AssertionError as failure:
@@ -46,8 +50,11 @@ def falsify(test: Callable[[], None]) -> Counterexample | None:
         if not isinstance(flaky.__context__, AssertionError):
             raise
         return _counterexample(flaky.__context__)
-    except ExceptionGroup as failures:  # hypothesis found several distinct bugs: report the first assertion
-        first = next((e for e in failures.exceptions if isinstance(e, AssertionError)), None)
+    # hypothesis found several distinct bugs: report the first assertion
+    except ExceptionGroup as failures:
+        first = next(
+            (e for e in failures.exceptions if isinstance(e, AssertionError)), None
+        )
         if first is None:
             raise
         return _counterexample(first)

@@ -1,4 +1,5 @@
-"""A state machine for the debouncer: hypothesis chooses the story, the invariants judge every step.
+"""A state machine for the debouncer: hypothesis chooses the story, the invariants judge
+every step.
 
 A ``@given`` property feeds one input and checks the output. Some bugs only
 show in a *sequence*: a trigger that arrives while a run is in flight, a
@@ -48,7 +49,8 @@ WAIT = 10  # the debouncer's quiet window, in fake seconds
 
 # --8<-- [start:step-pool]
 class StepPool(WorkerPool):
-    """A pool whose one worker is the test: ``submit`` only queues, ``run_next()`` runs one task.
+    """A pool whose one worker is the test: ``submit`` only queues, ``run_next()`` runs
+    one task.
 
     It honours what a debouncer relies on from its pool (a submitted run happens
     later, on someone else's schedule) and nothing more: no thread, no counters.
@@ -57,7 +59,8 @@ class StepPool(WorkerPool):
     def __init__(self, name: str, *, clock: FakeClock) -> None:
         super().__init__(name, workers=1, clock=clock)
         self.waiting: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
-        self.handed_over: list[tuple[float, tuple[Any, ...]]] = []  # every submit ever: (when, arguments)
+        # every submit ever: (when, arguments)
+        self.handed_over: list[tuple[float, tuple[Any, ...]]] = []
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
         self.waiting.append((fn, args))
@@ -71,7 +74,8 @@ class StepPool(WorkerPool):
 
 # --8<-- [start:machine-rules]
 def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMachine]:
-    """The state machine class for debouncers built by ``make`` (the reference, or a broken variant)."""
+    """The state machine class for debouncers built by ``make`` (the reference, or a
+    broken variant)."""
 
     class DebouncerMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -79,10 +83,15 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
             self.clock = FakeClock()
             self.pool = StepPool("index", clock=self.clock)
             self.delivered: list[int] = []  # items the runs received, in order
-            self.debouncer = make(self.delivered.extend, wait=WAIT, pool=self.pool, clock=self.clock)
-            self.triggered: list[tuple[int, float]] = []  # (item, trigger time), every trigger ever
-            self.waiting: list[tuple[int, float]] = []  # the model: triggered, not yet handed to a run
-            self.checked = 0  # runs handed to the pool that the invariants have already judged
+            self.debouncer = make(
+                self.delivered.extend, wait=WAIT, pool=self.pool, clock=self.clock
+            )
+            # (item, trigger time), every trigger ever
+            self.triggered: list[tuple[int, float]] = []
+            # the model: triggered, not yet handed to a run
+            self.waiting: list[tuple[int, float]] = []
+            # runs handed to the pool that the invariants have already judged
+            self.checked = 0
             self.dropped: list[int] = []  # items cancel() dropped
             self.early = False  # a flush asked for the next run before its window
 
@@ -117,7 +126,9 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
             # Items already handed to a run are not the debouncer's to drop.
             self.check_new_runs()
             dropped = self.debouncer.cancel()
-            assert dropped == len(self.waiting), f"cancel dropped {dropped}, but {len(self.waiting)} were waiting"
+            assert dropped == len(self.waiting), (
+                f"cancel dropped {dropped}, but {len(self.waiting)} were waiting"
+            )
             self.dropped += [item for item, _ in self.waiting]
             self.waiting.clear()
             self.early = False
@@ -128,7 +139,9 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
 
         @invariant()
         def at_most_one_run_in_flight(self) -> None:
-            assert len(self.pool.waiting) <= 1, f"{len(self.pool.waiting)} runs in flight at once"
+            assert len(self.pool.waiting) <= 1, (
+                f"{len(self.pool.waiting)} runs in flight at once"
+            )
 
         @invariant()
         def each_run_gets_the_oldest_waiting_items_after_their_window(self) -> None:
@@ -137,24 +150,30 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
         @invariant()
         def pending_means_items_wait(self) -> None:
             assert self.debouncer.pending == bool(self.waiting), (
-                f"pending={self.debouncer.pending} with {len(self.waiting)} item(s) waiting"
+                f"pending={self.debouncer.pending} with {len(self.waiting)} item(s) "
+                "waiting"
             )
 
         @invariant()
         def a_waiting_batch_has_a_timer(self) -> None:
             if self.waiting and not self.pool.waiting:
-                assert self.clock.next_due() is not None, "items wait, no run is in flight, and no timer is armed"
+                assert self.clock.next_due() is not None, (
+                    "items wait, no run is in flight, and no timer is armed"
+                )
 
         def check_new_runs(self) -> None:
             for handed_at, (batch,) in self.pool.handed_over[self.checked :]:
                 expected = [item for item, _ in self.waiting[: len(batch)]]
-                assert batch == expected, f"a run got {batch}; the oldest waiting items were {expected}"
-                # Every run waits out its quiet window, a follow-up too (a trigger during the run
-                # restarts the window); only a flushed run starts early.
+                assert batch == expected, (
+                    f"a run got {batch}; the oldest waiting items were {expected}"
+                )
+                # Every run waits out its quiet window, a follow-up too (a trigger
+                # during the run restarts the window); only a flushed run starts early.
                 if batch and not self.early:
                     last_trigger = self.waiting[len(batch) - 1][1]
                     assert handed_at >= last_trigger + WAIT, (
-                        f"a run started at t={handed_at}, {handed_at - last_trigger:g}s after its last trigger"
+                        f"a run started at t={handed_at}, "
+                        f"{handed_at - last_trigger:g}s after its last trigger"
                     )
                 del self.waiting[: len(batch)]
                 self.checked += 1
@@ -164,7 +183,8 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
         # --8<-- [start:machine-settle]
         @rule()
         def settle(self) -> None:
-            """Let all the time in the world pass: every item so far was delivered once, or dropped."""
+            """Let all the time in the world pass: every item so far was delivered once,
+            or dropped."""
             for _ in range(10):
                 self.clock.advance(10 * WAIT)
                 self.check_new_runs()
@@ -173,10 +193,16 @@ def debouncer_machine(make: Callable[..., Debouncer]) -> type[RuleBasedStateMach
                     self.check_new_runs()
             delivered_or_dropped = sorted(self.delivered + self.dropped)
             assert delivered_or_dropped == [item for item, _ in self.triggered], (
-                f"delivered {self.delivered} and dropped {self.dropped} of {len(self.triggered)} triggered items"
+                f"delivered {self.delivered} and dropped {self.dropped} of "
+                f"{len(self.triggered)} triggered items"
             )
-            assert self.delivered == sorted(self.delivered), f"delivered out of order: {self.delivered}"
+            assert self.delivered == sorted(self.delivered), (
+                f"delivered out of order: {self.delivered}"
+            )
+
         # --8<-- [end:machine-settle]
 
-    DebouncerMachine.__name__ = DebouncerMachine.__qualname__ = f"DebouncerMachine[{make.__name__}]"
+    DebouncerMachine.__name__ = DebouncerMachine.__qualname__ = (
+        f"DebouncerMachine[{make.__name__}]"
+    )
     return DebouncerMachine

@@ -35,9 +35,12 @@ PoolClass = Callable[..., WorkerPool]
 
 # --8<-- [start:named-task]
 class NamedTask:
-    """A task with a name of its own (``...shutdown.task-7``), which records when it starts."""
+    """A task with a name of its own (``...shutdown.task-7``), which records when it
+    starts."""
 
-    def __init__(self, n: int, kind: str, started: set[str], release: threading.Event) -> None:
+    def __init__(
+        self, n: int, kind: str, started: set[str], release: threading.Event
+    ) -> None:
         self.__qualname__ = f"task-{n}"  # what the pool's reports call it
         self.name = f"{__name__}.task-{n}"
         self.kind, self.started, self.release = kind, started, release
@@ -52,7 +55,9 @@ class NamedTask:
 
 
 # --8<-- [start:check]
-def check_shutdown_accounts_for_every_task(make: PoolClass, kinds: list[str], workers: int) -> None:
+def check_shutdown_accounts_for_every_task(
+    make: PoolClass, kinds: list[str], workers: int
+) -> None:
     pool = make("drain", workers=workers)
     started: set[str] = set()
     release = threading.Event()
@@ -68,24 +73,35 @@ def check_shutdown_accounts_for_every_task(make: PoolClass, kinds: list[str], wo
         else:
             raise AssertionError("a submit was accepted after shutdown")
     finally:
-        release.set()  # let the hanging tasks return, so that the pool settles before we judge
+        # let the hanging tasks return, so that the pool settles before we judge
+        release.set()
     assert pool.join(DEADLOCK), "the pool never settled after its shutdown"
     after = pool.snapshot()
 
     # By number: the report and the pool's counters tell the same story.
     outstanding = report.queued + report.running
     accounted = report.finished + len(report.dropped) + len(report.still_running)
-    assert accounted == outstanding, f"the report accounts for {accounted} of {outstanding} outstanding tasks"
-    assert after["dropped"] == len(report.dropped), f"the pool counted {after['dropped']} drops, named {report.dropped}"
-    assert after["submitted"] == after["succeeded"] + after["failed"] + after["dropped"], f"a task vanished: {after}"
+    assert accounted == outstanding, (
+        f"the report accounts for {accounted} of {outstanding} outstanding tasks"
+    )
+    assert after["dropped"] == len(report.dropped), (
+        f"the pool counted {after['dropped']} drops, named {report.dropped}"
+    )
+    assert (
+        after["submitted"] == after["succeeded"] + after["failed"] + after["dropped"]
+    ), f"a task vanished: {after}"
 
     # By name: a task started, or it was dropped; never both, never neither.
     everyone = {task.name for task in tasks}
     dropped = set(report.dropped)
     assert len(dropped) == len(report.dropped), "a dropped task was named twice"
     assert not dropped & started, f"dropped but ran anyway: {sorted(dropped & started)}"
-    assert started | dropped == everyone, f"neither ran nor reported as dropped: {sorted(everyone - started - dropped)}"
-    assert set(report.still_running) <= started, "a task reported as still running never started"
+    assert started | dropped == everyone, (
+        f"neither ran nor reported as dropped: {sorted(everyone - started - dropped)}"
+    )
+    assert set(report.still_running) <= started, (
+        "a task reported as still running never started"
+    )
 # --8<-- [end:check]
 
 

@@ -1,4 +1,5 @@
-"""The stats property, two ways: a stress test that hopes, and an exploration that does not.
+"""The stats property, two ways: a stress test that hopes, and an exploration that does
+not.
 
 The invariant: at every snapshot, ``submitted == queued + running + succeeded +
 failed + dropped``, and no total ever goes down.
@@ -32,7 +33,13 @@ from dualqueue import WorkerPool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-__all__ = ["TOTALS", "consistent", "paused_snapshots", "snapshots_under_load", "stress_property"]
+__all__ = [
+    "TOTALS",
+    "consistent",
+    "paused_snapshots",
+    "snapshots_under_load",
+    "stress_property",
+]
 
 DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
 TOTALS = ("submitted", "succeeded", "failed", "dropped", "rejected")
@@ -44,7 +51,10 @@ PoolClass = Callable[..., WorkerPool]
 def consistent(snapshot: dict[str, Any]) -> bool:
     """The pool's invariant, as one line a reader can check against the docs."""
     s = snapshot
-    return s["submitted"] == s["queued"] + s["running"] + s["succeeded"] + s["failed"] + s["dropped"]
+    return (
+        s["submitted"]
+        == s["queued"] + s["running"] + s["succeeded"] + s["failed"] + s["dropped"]
+    )
 # --8<-- [end:consistent]
 
 
@@ -53,8 +63,11 @@ def fail() -> None:
 
 
 # --8<-- [start:stress]
-def snapshots_under_load(make: PoolClass, producers: list[list[bool]], workers: int) -> list[dict[str, Any]]:
-    """Each producer thread submits its tasks (True succeeds, False raises) while a reader snapshots."""
+def snapshots_under_load(
+    make: PoolClass, producers: list[list[bool]], workers: int
+) -> list[dict[str, Any]]:
+    """Each producer thread submits its tasks (True succeeds, False raises) while a
+    reader snapshots."""
     pool = make("stress", workers=workers)
     snapshots: list[dict[str, Any]] = []
     stop = threading.Event()
@@ -83,23 +96,34 @@ def snapshots_under_load(make: PoolClass, producers: list[list[bool]], workers: 
     return snapshots
 
 
-def check_snapshots(snapshots: list[dict[str, Any]], producers: list[list[bool]]) -> None:
+def check_snapshots(
+    snapshots: list[dict[str, Any]], producers: list[list[bool]]
+) -> None:
     for snap in snapshots:
         assert consistent(snap), f"torn snapshot: {snap}"
     for before, after in itertools.pairwise(snapshots):
         for total in TOTALS:
-            assert after[total] >= before[total], f"{total} went down: {before[total]} -> {after[total]}"
+            assert after[total] >= before[total], (
+                f"{total} went down: {before[total]} -> {after[total]}"
+            )
     tasks = [ok for producer in producers for ok in producer]
     final = snapshots[-1]
-    assert (final["submitted"], final["succeeded"], final["failed"]) == (len(tasks), sum(tasks), tasks.count(False))
+    assert (final["submitted"], final["succeeded"], final["failed"]) == (
+        len(tasks),
+        sum(tasks),
+        tasks.count(False),
+    )
 
 
 def stress_property(make: PoolClass, **options: Any) -> Callable[[], None]:
-    """A hypothesis test: any workload from up to four threads; every snapshot consistent, totals exact."""
+    """A hypothesis test: any workload from up to four threads; every snapshot
+    consistent, totals exact."""
 
     @settings(deadline=None, **options)
     @given(
-        producers=st.lists(st.lists(st.booleans(), max_size=50), min_size=1, max_size=4),
+        producers=st.lists(
+            st.lists(st.booleans(), max_size=50), min_size=1, max_size=4
+        ),
         workers=st.integers(min_value=1, max_value=4),
     )
     def every_snapshot_is_consistent(producers: list[list[bool]], workers: int) -> None:
@@ -110,8 +134,11 @@ def stress_property(make: PoolClass, **options: Any) -> Callable[[], None]:
 
 
 # --8<-- [start:paused]
-def paused_snapshots(make: PoolClass, method: str = "_task_succeeded") -> list[tuple[int, dict[str, Any]]]:
-    """For each line of ``method``: run one task on a real pool, pause its worker before that line, snapshot.
+def paused_snapshots(
+    make: PoolClass, method: str = "_task_succeeded"
+) -> list[tuple[int, dict[str, Any]]]:
+    """For each line of ``method``: run one task on a real pool, pause its worker before
+    that line, snapshot.
 
     Returns ``(line, snapshot)`` for every pause at which a reader could take a
     snapshot. The task fails when ``method`` is ``"_task_failed"``.
@@ -129,7 +156,8 @@ def paused_snapshots(make: PoolClass, method: str = "_task_succeeded") -> list[t
 def snapshot_while_paused(
     make: PoolClass, task: Callable[[], object], code: CodeType, line: int
 ) -> dict[str, Any] | None:
-    """Run ``task`` on a fresh one-worker pool; stop the worker before ``line`` of ``code``; snapshot there."""
+    """Run ``task`` on a fresh one-worker pool; stop the worker before ``line`` of
+    ``code``; snapshot there."""
     pool = make("paused", workers=1)
     paused, returned, resume = threading.Event(), threading.Event(), threading.Event()
 
@@ -154,8 +182,11 @@ def snapshot_while_paused(
     try:
         deadline = time.monotonic() + DEADLOCK
         while not (paused.wait(0.005) or returned.is_set()):
-            assert time.monotonic() < deadline, f"the worker never reached line {line} nor returned"
-        # A reader takes the pool's mutex to snapshot; while the paused worker holds it, no reader can look.
+            assert time.monotonic() < deadline, (
+                f"the worker never reached line {line} nor returned"
+            )
+        # A reader takes the pool's mutex to snapshot; while the paused worker holds it,
+        # no reader can look.
         if paused.is_set() and not held(pool._mutex):
             snapshot = pool.snapshot()
     finally:
@@ -167,7 +198,13 @@ def snapshot_while_paused(
 
 def body_lines(code: CodeType) -> list[int]:
     """The lines of a function's body, in order."""
-    return sorted({line for _, _, line in code.co_lines() if line is not None and line > code.co_firstlineno})
+    return sorted(
+        {
+            line
+            for _, _, line in code.co_lines()
+            if line is not None and line > code.co_firstlineno
+        }
+    )
 # --8<-- [end:paused]
 
 
@@ -178,7 +215,8 @@ def source_line(make: PoolClass, method: str, line: int) -> str:
 
 
 def held(lock: Any) -> bool:
-    """Whether another thread holds ``lock`` (an RLock has no ``locked()`` before 3.14)."""
+    """Whether another thread holds ``lock`` (an RLock has no ``locked()`` before
+    3.14)."""
     if not lock.acquire(blocking=False):
         return True
     lock.release()

@@ -1,4 +1,5 @@
-"""Exercise 4 checks: a full bounded queue refuses a submit at once, in the caller's thread, and counts it.
+"""Exercise 4 checks: a full bounded queue refuses a submit at once, in the caller's
+thread, and counts it.
 
 A worker blocked on a gate keeps the queue's contents fixed, so "the queue is
 full" is a fact. Each submit that should be refused runs in a helper thread, so
@@ -22,7 +23,8 @@ WorkerPool = pool.WorkerPool
 
 
 def outcome_of(call: Callable[[], object]) -> tuple[str, BaseException | None]:
-    """("returned", None), ("raised", exc), or ("blocked", None) if the call had not returned after 10 s."""
+    """("returned", None), ("raised", exc), or ("blocked", None) if the call had not
+    returned after 10 s."""
     result: list[tuple[str, BaseException | None]] = []
 
     def run() -> None:
@@ -44,15 +46,20 @@ def send_report() -> None:
 
 
 def accepted(p: WorkerPool, fn: Callable[..., object], *args: object) -> None:
-    """Submit what must be accepted (the queue has room): a refusal here is the learner's mistake, explained."""
+    """Submit what must be accepted (the queue has room): a refusal here is the
+    learner's mistake, explained."""
     try:
         p.submit(fn, *args)
     except QueueFullError as exc:
-        raise AssertionError(explain(
-            expected=f"this submit to be accepted: {p.queued} task(s) waiting, maxsize={p.maxsize}",
-            got=f"QueueFullError: {exc}",
-            usually="the limit counts running tasks too; maxsize bounds the tasks *waiting* in the queue",
-        )) from None
+        raise AssertionError(
+            explain(
+                expected=f"this submit to be accepted: {p.queued} task(s) waiting, "
+                f"maxsize={p.maxsize}",
+                got=f"QueueFullError: {exc}",
+                usually="the limit counts running tasks too; maxsize bounds the tasks "
+                "*waiting* in the queue",
+            )
+        ) from None
 
 
 # --8<-- [start:full]
@@ -61,19 +68,25 @@ def test_a_submit_to_a_full_queue_raises_queue_full_error_at_once() -> None:
     gate = Gate()
     try:
         accepted(p, gate.task)
-        assert gate.wait_until_entered(1)  # the worker is busy: what comes next waits in the queue
+        # the worker is busy: what comes next waits in the queue
+        assert gate.wait_until_entered(1)
         accepted(p, send_report)
         accepted(p, send_report)
         what, exc = outcome_of(lambda: p.submit(send_report))
     finally:
         gate.open()
     assert what == "raised" and isinstance(exc, QueueFullError), explain(
-        expected="the third submit to a queue with maxsize=2 (two waiting) to raise QueueFullError",
-        got={"returned": "it was accepted: the queue now holds 3 tasks",
-             "blocked": f"it blocked the caller for {DEADLOCK:g} s",
-             "raised": f"it raised {exc!r}"}[what],
-        usually="submit does not compare len(self._queue) with self.maxsize before appending"
-        if what == "returned" else "submit waits for room (like queue.Queue.put) instead of refusing",
+        expected="the third submit to a queue with maxsize=2 (two waiting) to raise "
+        "QueueFullError",
+        got={
+            "returned": "it was accepted: the queue now holds 3 tasks",
+            "blocked": f"it blocked the caller for {DEADLOCK:g} s",
+            "raised": f"it raised {exc!r}",
+        }[what],
+        usually="submit does not compare len(self._queue) with self.maxsize before "
+        "appending"
+        if what == "returned"
+        else "submit waits for room (like queue.Queue.put) instead of refusing",
     )
 # --8<-- [end:full]
 
@@ -93,18 +106,22 @@ def test_the_refused_task_never_runs_and_the_refusal_is_counted_and_named() -> N
     assert ran == ["accepted"], explain(
         expected="only the accepted task to run: ['accepted']",
         got=repr(ran),
-        usually="the task is appended to the queue before the check, or even when the check fails",
+        usually="the task is appended to the queue before the check, or even when the "
+        "check fails",
     )
     assert p.rejected == 1, explain(
         expected="rejected == 1 after one refused submit",
         got=f"rejected == {p.rejected}",
-        usually="the refusal is not counted: overload would be invisible on the status page",
+        usually="the refusal is not counted: overload would be invisible on the status "
+        "page",
     )
     message = str(exc)
     assert "site" in message and "append" in message, explain(
-        expected="the QueueFullError message to name the pool ('site') and the task ('append')",
+        expected="the QueueFullError message to name the pool ('site') and the task "
+        "('append')",
         got=repr(message),
-        usually="a bare QueueFullError(): whoever reads the log cannot tell what was refused, or where",
+        usually="a bare QueueFullError(): whoever reads the log cannot tell what was "
+        "refused, or where",
     )
 
 
@@ -114,11 +131,14 @@ def test_running_tasks_do_not_count_against_maxsize() -> None:
     try:
         accepted(p, gate.task)
         assert gate.wait_until_entered(1)
-        start = outcome_of(lambda: p.submit(gate.task))  # the second worker is idle: this one runs at once
+        # the second worker is idle: this one runs at once
+        start = outcome_of(lambda: p.submit(gate.task))
         assert start[0] == "returned", explain(
-            expected="a submit to be accepted while one task runs, one worker is idle and none waits (maxsize=1)",
+            expected="a submit to be accepted while one task runs, one worker is idle "
+            "and none waits (maxsize=1)",
             got=f"it {start[0]}: {start[1]!r}",
-            usually="the limit counts running tasks too; maxsize bounds the tasks *waiting* in the queue",
+            usually="the limit counts running tasks too; maxsize bounds the tasks "
+            "*waiting* in the queue",
         )
         assert gate.wait_until_entered(2)
         first = outcome_of(lambda: p.submit(send_report))
@@ -126,9 +146,11 @@ def test_running_tasks_do_not_count_against_maxsize() -> None:
     finally:
         gate.open()
     assert first[0] == "returned", explain(
-        expected="a submit to be accepted while two tasks run and none waits (maxsize=1)",
+        expected="a submit to be accepted while two tasks run and none waits "
+        "(maxsize=1)",
         got=f"it {first[0]}: {first[1]!r}",
-        usually="the limit counts running tasks too; maxsize bounds the tasks *waiting* in the queue",
+        usually="the limit counts running tasks too; maxsize bounds the tasks "
+        "*waiting* in the queue",
     )
     assert second[0] == "raised" and isinstance(second[1], QueueFullError), explain(
         expected="the next submit, with one task waiting, to raise QueueFullError",
@@ -175,21 +197,29 @@ def test_a_bad_maxsize_fails_when_the_pool_is_made(maxsize: object) -> None:
         )
         return
     except Exception as exc:
-        raise AssertionError(explain(
-            expected=f"WorkerPool(maxsize={maxsize!r}) to raise ValueError, as the README promises",
-            got=f"{type(exc).__name__}: {exc}",
-            usually="maxsize is compared (or used) before its type is checked, so Python raises its own error "
-            "first: check that it is an int (and not a bool) before comparing it",
-        )) from None
-    raise AssertionError(explain(
-        expected=f"WorkerPool(maxsize={maxsize!r}) to raise ValueError at once",
-        got="the pool was made; the mistake would surface later, somewhere else",
-        usually="maxsize is not checked in __init__ (True is an int in Python: reject bools explicitly)",
-    ))
+        raise AssertionError(
+            explain(
+                expected=f"WorkerPool(maxsize={maxsize!r}) to raise ValueError, as the "
+                "README promises",
+                got=f"{type(exc).__name__}: {exc}",
+                usually="maxsize is compared (or used) before its type is checked, so "
+                "Python raises its own error first: check that it is an int (and not a "
+                "bool) before comparing it",
+            )
+        ) from None
+    raise AssertionError(
+        explain(
+            expected=f"WorkerPool(maxsize={maxsize!r}) to raise ValueError at once",
+            got="the pool was made; the mistake would surface later, somewhere else",
+            usually="maxsize is not checked in __init__ (True is an int in Python: "
+            "reject bools explicitly)",
+        )
+    )
 
 
 def busy_bounded_pool() -> tuple[WorkerPool, Gate, list[str]]:
-    """A pool with maxsize=1 whose only worker is blocked: the next submit is accepted, the one after refused."""
+    """A pool with maxsize=1 whose only worker is blocked: the next submit is accepted,
+    the one after refused."""
     p = WorkerPool("site", workers=1, maxsize=1)
     gate = Gate()
     accepted(p, gate.task)
@@ -208,19 +238,30 @@ def submit_once(s: tuple[WorkerPool, Gate, list[str]]) -> None:
 
 @pytest.mark.budget(10)  # an exploration: under 0.4 s on the solution
 def test_two_submits_at_once_cannot_both_take_the_last_place() -> None:
-    # Two requests submit at the same moment to a queue with room for one more task. Whatever
-    # instruction of submit() one is stopped before while the other runs, one must be refused.
-    explored = preemptions(busy_bounded_pool, submit_once, submit_once, files=[pool.__file__],
-                           blocked=lambda s: locks_held(s[0]))
+    # Two requests submit at the same moment to a queue with room for one more task.
+    # Whatever instruction of submit() one is stopped before while the other runs, one
+    # must be refused.
+    explored = preemptions(
+        busy_bounded_pool,
+        submit_once,
+        submit_once,
+        files=[pool.__file__],
+        blocked=lambda s: locks_held(s[0]),
+    )
     for p in explored:
         p.subject[1].open()
     overfull = [p for p in explored if sorted(p.subject[2]) != ["accepted", "refused"]]
     shown = overfull[0] if overfull else None
-    never_bounded = len(overfull) == len(explored)  # wrong in every interleaving, not only in some
+    # wrong in every interleaving, not only in some
+    never_bounded = len(overfull) == len(explored)
     assert shown is None, explain(
-        expected="one submit accepted and one refused: the queue (maxsize=1) had room for one task",
-        got=f"{sorted(shown.subject[2])} when the first submit was stopped at {shown.where} and the second ran",
-        usually="maxsize is not enforced at all: see the first check" if never_bounded else
-        "the check for room happens outside the mutex (check-then-act): both submits see one free "
-        "place before either takes it. Check and append in the same `with self._mutex:` block",
+        expected="one submit accepted and one refused: the queue (maxsize=1) had room "
+        "for one task",
+        got=f"{sorted(shown.subject[2])} when the first submit was stopped at "
+        f"{shown.where} and the second ran",
+        usually="maxsize is not enforced at all: see the first check"
+        if never_bounded
+        else "the check for room happens outside the mutex (check-then-act): both "
+        "submits see one free place before either takes it. Check and append in the "
+        "same `with self._mutex:` block",
     )

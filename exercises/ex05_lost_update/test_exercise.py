@@ -23,9 +23,15 @@ TaskCounts = stats.TaskCounts
 # --8<-- [start:explore]
 @pytest.mark.parametrize(
     ("method", "counter"),
-    [("record_start", "started"), ("record_success", "succeeded"), ("record_failure", "failed")],
+    [
+        ("record_start", "started"),
+        ("record_success", "succeeded"),
+        ("record_failure", "failed"),
+    ],
 )
-def test_two_workers_recording_at_once_are_both_counted_in_every_interleaving(method: str, counter: str) -> None:
+def test_two_workers_recording_at_once_are_both_counted_in_every_interleaving(
+    method: str, counter: str
+) -> None:
     def record(counts: TaskCounts) -> None:
         getattr(counts, method)()
 
@@ -38,12 +44,14 @@ def test_two_workers_recording_at_once_are_both_counted_in_every_interleaving(me
     lost = [p for p in explored if getattr(p.subject, counter) != 2]
     shown = clearest(lost) if lost else None
     assert shown is None, explain(
-        expected=f"{counter} == 2 after two workers each called {method}(), however they interleave",
-        got=f"{counter} == {getattr(shown.subject, counter)} when the first worker was stopped at "
-        f"{shown.where}, while the second ran its whole update ({len(lost)} of {len(explored)} interleavings "
-        "lost an update)",
-        usually="a read-modify-write outside the lock: the first worker read the old value, the second wrote "
-        "old + 1, then the first wrote old + 1 too. Hold self._lock around the whole `+= 1`",
+        expected=f"{counter} == 2 after two workers each called {method}(), however "
+        "they interleave",
+        got=f"{counter} == {getattr(shown.subject, counter)} when the first worker was "
+        f"stopped at {shown.where}, while the second ran its whole update ({len(lost)} "
+        f"of {len(explored)} interleavings lost an update)",
+        usually="a read-modify-write outside the lock: the first worker read the old "
+        "value, the second wrote old + 1, then the first wrote old + 1 too. Hold "
+        "self._lock around the whole `+= 1`",
     )
 # --8<-- [end:explore]
 
@@ -57,9 +65,11 @@ def test_the_counts_start_at_zero_and_count_one_call_each() -> None:
     counts.record_failure()
     got = (counts.started, counts.succeeded, counts.failed, counts.finished())
     assert got == (2, 1, 1, 2), explain(
-        expected="(started, succeeded, failed, finished()) == (2, 1, 1, 2) after 2 starts, 1 success, 1 failure",
+        expected="(started, succeeded, failed, finished()) == (2, 1, 1, 2) after 2 "
+        "starts, 1 success, 1 failure",
         got=repr(got),
-        usually="a record_* method updates the wrong counter, or finished() adds the wrong ones",
+        usually="a record_* method updates the wrong counter, or finished() adds the "
+        "wrong ones",
     )
 
 
@@ -70,20 +80,25 @@ def test_the_lock_is_free_after_every_call() -> None:
         assert counts._lock.acquire(blocking=False), explain(
             expected=f"self._lock to be free again once {method}() returned",
             got="it is still held, so the next worker would wait forever",
-            usually="lock.acquire() without a matching release(); use `with self._lock:`",
+            usually="lock.acquire() without a matching release(); use `with "
+            "self._lock:`",
         )
         counts._lock.release()
 
 
 def test_two_pools_count_apart() -> None:
-    # The general pool and the site pool each have a TaskCounts: a task in one is not a task in the other.
+    # The general pool and the site pool each have a TaskCounts: a task in one is not a
+    # task in the other.
     general, site = TaskCounts(), TaskCounts()
     site.record_start()
     site.record_failure()
     got = (general.started, general.failed, site.started, site.failed)
     assert got == (0, 0, 1, 1), explain(
-        expected="general: started 0, failed 0; site: started 1, failed 1 (one task ran on the site pool)",
-        got=f"general: started {got[0]}, failed {got[1]}; site: started {got[2]}, failed {got[3]}",
-        usually="the counters are state shared between instances: a class attribute that is a dict (or "
-        "another mutable object) is one object for every TaskCounts. Make them in __init__",
+        expected="general: started 0, failed 0; site: started 1, failed 1 (one task "
+        "ran on the site pool)",
+        got=f"general: started {got[0]}, failed {got[1]}; site: started {got[2]}, "
+        f"failed {got[3]}",
+        usually="the counters are state shared between instances: a class attribute "
+        "that is a dict (or another mutable object) is one object for every "
+        "TaskCounts. Make them in __init__",
     )

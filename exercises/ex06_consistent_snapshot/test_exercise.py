@@ -1,4 +1,5 @@
-"""Exercise 6 checks: every snapshot satisfies submitted == queued + running + succeeded + failed.
+"""Exercise 6 checks: every snapshot satisfies submitted == queued + running + succeeded
++ failed.
 
 Two explorations (``exercises.explore``), both deterministic:
 
@@ -62,7 +63,9 @@ class Scene:
 
 # --8<-- [start:explore]
 @pytest.mark.parametrize("transition", list(TRANSITIONS))
-def test_a_snapshot_taken_in_the_middle_of_a_transition_adds_up(transition: str) -> None:
+def test_a_snapshot_taken_in_the_middle_of_a_transition_adds_up(
+    transition: str,
+) -> None:
     move = TRANSITIONS[transition]
     explored = preemptions(
         Scene, lambda scene: move(scene.stats), Scene.take_snapshot,
@@ -71,9 +74,11 @@ def test_a_snapshot_taken_in_the_middle_of_a_transition_adds_up(transition: str)
     torn = [p for p in explored if not adds_up(p.subject.snapshots[0])]
     assert not torn, explain(
         expected=f"every snapshot to add up while a worker runs {transition}",
-        got=f"{clearest(torn).subject.snapshots[0]} when the worker was stopped at {clearest(torn).where}",
-        usually="the transition changes its two counters in two locked blocks; a snapshot can look between "
-        "them. Make each transition one `with self._lock:` block",
+        got=f"{clearest(torn).subject.snapshots[0]} when the worker was stopped at "
+        f"{clearest(torn).where}",
+        usually="the transition changes its two counters in two locked blocks; a "
+        "snapshot can look between them. Make each transition one `with self._lock:` "
+        "block",
     )
 
 
@@ -87,11 +92,13 @@ def test_a_transition_in_the_middle_of_a_snapshot_cannot_tear_it() -> None:
     )
     torn = [p for p in explored if not adds_up(p.subject.snapshots[0])]
     assert not torn, explain(
-        expected="a snapshot to add up even if a worker starts a task while it is being taken",
-        got=f"{clearest(torn).subject.snapshots[0]} when the snapshot was stopped at {clearest(torn).where} "
-        "and a task started meanwhile",
-        usually="snapshot() reads the counters one by one without the lock: some before the transition, "
-        "some after. Read all of them inside one `with self._lock:` block",
+        expected="a snapshot to add up even if a worker starts a task while it is "
+        "being taken",
+        got=f"{clearest(torn).subject.snapshots[0]} when the snapshot was stopped at "
+        f"{clearest(torn).where} and a task started meanwhile",
+        usually="snapshot() reads the counters one by one without the lock: some "
+        "before the transition, some after. Read all of them inside one `with "
+        "self._lock:` block",
     )
 # --8<-- [end:explore]
 
@@ -108,7 +115,8 @@ def test_the_snapshot_is_json_and_counts_a_whole_run() -> None:
     assert snapshot == expected, explain(
         expected=f"{expected} after 3 submits, 2 starts, 1 success and 1 failure",
         got=repr(snapshot),
-        usually="a transition moves the wrong counters, or snapshot() leaves one out or adds one",
+        usually="a transition moves the wrong counters, or snapshot() leaves one out "
+        "or adds one",
     )
 
 
@@ -119,6 +127,7 @@ def test_the_lock_is_free_after_every_call() -> None:
         assert pool_stats._lock.acquire(blocking=False), explain(
             expected=f"self._lock to be free again once {name} returned",
             got="it is still held, so the next worker would wait forever",
-            usually="lock.acquire() without a matching release(); use `with self._lock:`",
+            usually="lock.acquire() without a matching release(); use `with "
+            "self._lock:`",
         )
         pool_stats._lock.release()

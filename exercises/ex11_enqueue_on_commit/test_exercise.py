@@ -1,6 +1,8 @@
-"""Exercise 11 checks: a rolled-back request sends no invitation; a committed one sends each, after the commit.
+"""Exercise 11 checks: a rolled-back request sends no invitation; a committed one sends
+each, after the commit.
 
-This module configures Django for itself (``exercises/ex11_enqueue_on_commit/settings.py``):
+This module configures Django for itself
+(``exercises/ex11_enqueue_on_commit/settings.py``):
 run it in its own process, as ``python -m exercises run 11`` does. The task
 backend runs each task the moment it is enqueued, as an idle worker would.
 """
@@ -19,8 +21,13 @@ import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 django.setup()
-if settings.SETTINGS_MODULE != SETTINGS:  # pragma: no cover - only when run inside another Django setup
-    raise RuntimeError(f"exercise 11 needs its own Django settings ({SETTINGS}); run `python -m exercises run 11`")
+if (
+    settings.SETTINGS_MODULE != SETTINGS
+):  # pragma: no cover - only when run inside another Django setup
+    raise RuntimeError(
+        f"exercise 11 needs its own Django settings ({SETTINGS}); run `python -m "
+        "exercises run 11`"
+    )
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core import mail  # noqa: E402
@@ -52,7 +59,8 @@ def clean() -> Iterator[None]:
 
 @pytest.fixture
 def ran_inside_a_transaction() -> Iterator[list[bool]]:
-    """For each task that started: was the request's transaction still open at that moment?"""
+    """For each task that started: was the request's transaction still open at that
+    moment?"""
     seen: list[bool] = []
 
     def record(sender: Any, **kwargs: Any) -> None:
@@ -64,7 +72,9 @@ def ran_inside_a_transaction() -> Iterator[list[bool]]:
 
 
 def invite(*addresses: str) -> Any:
-    return Client(raise_request_exception=False).post("/invite/", {"email": list(addresses)})
+    return Client(raise_request_exception=False).post(
+        "/invite/", {"email": list(addresses)}
+    )
 
 
 def failure(response: Any) -> str:
@@ -75,20 +85,29 @@ def failure(response: Any) -> str:
 # --8<-- [start:rollback]
 def test_a_rolled_back_request_sends_no_invitation() -> None:
     User.objects.create_user(username="taken@esg.example", email="taken@esg.example")
-    response = invite("new@esg.example", "taken@esg.example")  # the second address is taken
+    # the second address is taken
+    response = invite("new@esg.example", "taken@esg.example")
     exc = getattr(response, "exc_info", None)
-    assert response.status_code == 500 and exc is not None and issubclass(exc[0], IntegrityError), explain(
-        expected="the request to fail with IntegrityError on the taken address (and be rolled back)",
+    assert (
+        response.status_code == 500
+        and exc is not None
+        and issubclass(exc[0], IntegrityError)
+    ), explain(
+        expected="the request to fail with IntegrityError on the taken address (and be "
+        "rolled back)",
         got=failure(response),
         usually="the view fails for another reason: read the exception",
     )
-    assert not User.objects.filter(username="new@esg.example").exists(), "the rollback did not happen"
+    assert not User.objects.filter(username="new@esg.example").exists(), (
+        "the rollback did not happen"
+    )
     sent_to = [message.to for message in mail.outbox]
     assert sent_to == [], explain(
         expected="no email: the request was rolled back, so no account was created",
         got=f"invitations sent to {sent_to}, whose account does not exist",
-        usually="the task is enqueued inside the transaction, and ran before the rollback. Enqueue it with "
-        "transaction.on_commit(...): Django runs the callback after the commit, and drops it on a rollback",
+        usually="the task is enqueued inside the transaction, and ran before the "
+        "rollback. Enqueue it with transaction.on_commit(...): Django runs the "
+        "callback after the commit, and drops it on a rollback",
     )
 # --8<-- [end:rollback]
 
@@ -107,15 +126,17 @@ def test_a_committed_request_sends_each_invitation_to_its_own_address_after_the_
     assert sent_to == ["ada@esg.example", "grace@esg.example"], explain(
         expected="one invitation to ada@esg.example and one to grace@esg.example",
         got=f"invitations sent to {sent_to}",
-        usually="nothing is enqueued once the transaction commits; or, if one address got both: the callback "
-        "is a lambda that reads `user` when it runs, after the loop has moved on (bind the pk now, e.g. "
-        "with functools.partial)",
+        usually="nothing is enqueued once the transaction commits; or, if one address "
+        "got both: the callback is a lambda that reads `user` when it runs, after the "
+        "loop has moved on (bind the pk now, e.g. with functools.partial)",
     )
     assert ran_inside_a_transaction == [False, False], explain(
         expected="each task to start after the request's transaction committed",
-        got=f"transaction still open when the tasks started: {ran_inside_a_transaction}",
-        usually="the task is enqueued inside the transaction: a worker thread (another database connection) "
-        "could run it before the commit, find no account, and fail",
+        got="transaction still open when the tasks started: "
+        f"{ran_inside_a_transaction}",
+        usually="the task is enqueued inside the transaction: a worker thread (another "
+        "database connection) could run it before the commit, find no account, and "
+        "fail",
     )
 # --8<-- [end:commit]
 

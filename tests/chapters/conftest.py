@@ -1,4 +1,5 @@
-"""The chapters as test subjects: discover them, read their features, run one test on every chapter that has a feature.
+"""The chapters as test subjects: discover them, read their features, run one test on
+every chapter that has a feature.
 
 Every chapter package ``chapters/chNN_slug/`` declares in its ``__init__.py``
 which behaviours it has::
@@ -22,7 +23,8 @@ parameters: ``@pytest.mark.parametrize("chapter", chapters_with("pool"))``.
 The names a chapter must export for each feature (the reference's names):
 
 * ``worker`` without ``pool``: ``Worker(name)`` (chapter 2's single worker);
-* ``pool``: ``WorkerPool(name, workers=..., maxsize=...)`` (``maxsize`` with ``bounded``);
+* ``pool``: ``WorkerPool(name, workers=..., maxsize=...)`` (``maxsize`` with
+``bounded``);
 * ``task_system``: ``TaskSystem(**pools)``; ``bounded``: ``QueueFullError``;
   ``shutdown``: ``PoolClosedError`` and ``shutdown(timeout)`` on pools and systems.
 
@@ -41,16 +43,26 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CHAPTERS", "FEATURE_VOCABULARY", "Chapter", "broken_chapter", "chapters_with"]
+__all__ = [
+    "CHAPTERS",
+    "FEATURE_VOCABULARY",
+    "Chapter",
+    "broken_chapter",
+    "chapters_with",
+]
 
-# The fixed vocabulary. A chapter declaring anything else is a typo, and fails collection.
+# The fixed vocabulary. A chapter declaring anything else is a typo, and fails
+# collection.
 FEATURE_VOCABULARY = frozenset(
     {
-        "worker",  # submit(fn, /, *args, **kwargs) runs tasks on a background thread (ch02+)
+        # submit(fn, /, *args, **kwargs) runs tasks on a background thread (ch02+)
+        "worker",
         "survives_errors",  # a raising task never kills its worker (ch02+)
         "lazy_start",  # creating starts no thread; the first submit does (ch02+)
-        "pool",  # WorkerPool(name, workers) runs N tasks at once; join(timeout) -> bool (ch03+)
-        "bad_input",  # non-callable -> TypeError, workers < 1 -> ValueError, at the caller (ch03+)
+        # WorkerPool(name, workers) runs N tasks at once; join(timeout) -> bool (ch03+)
+        "pool",
+        # non-callable -> TypeError, workers < 1 -> ValueError, at the caller (ch03+)
+        "bad_input",
         "priority",  # PriorityPool: waiting tasks reordered (ch04 only)
         "task_system",  # TaskSystem(general=2, site=10): named, isolated pools (ch05+)
         "bounded",  # WorkerPool(maxsize=N): QueueFullError at the caller (ch05+)
@@ -82,23 +94,27 @@ class Chapter:
         return set(features) <= self.features
 
     def worker(self, name: str = "general") -> Any:
-        """Something with ``submit`` and one worker thread: ``Worker`` in chapter 2, else a one-worker pool."""
+        """Something with ``submit`` and one worker thread: ``Worker`` in chapter 2,
+        else a one-worker pool."""
         if self.has("pool"):
             return self.pool(workers=1, name=name)
         return self.module.Worker(name)
 
     def pool(self, workers: int = 2, maxsize: int = 0, name: str = "general") -> Any:
-        """The chapter's ``WorkerPool``; ``maxsize`` is passed only when non-zero (it needs ``bounded``)."""
+        """The chapter's ``WorkerPool``; ``maxsize`` is passed only when non-zero (it
+        needs ``bounded``)."""
         if maxsize:
             return self.module.WorkerPool(name, workers=workers, maxsize=maxsize)
         return self.module.WorkerPool(name, workers=workers)
 
     def task_system(self, **pools: Any) -> Any:
-        """The chapter's ``TaskSystem`` (the seed's ``general=2, site=10`` when no pools are given)."""
+        """The chapter's ``TaskSystem`` (the seed's ``general=2, site=10`` when no pools
+        are given)."""
         return self.module.TaskSystem(**pools)
 
     def finish(self, subject: Any, timeout: float = 10.0) -> None:
-        """Leave no work behind: shut down where the chapter can, else wait for the queue to empty."""
+        """Leave no work behind: shut down where the chapter can, else wait for the
+        queue to empty."""
         if self.has("shutdown") and hasattr(subject, "shutdown"):
             subject.shutdown(timeout=timeout)
         elif hasattr(subject, "join") and self.has("pool"):
@@ -106,24 +122,40 @@ class Chapter:
 
 
 def broken_chapter(name: str, features: set[str], **exports: object) -> Chapter:
-    """A made-up chapter exporting broken variants, for proving that a behaviour test can fail."""
+    """A made-up chapter exporting broken variants, for proving that a behaviour test
+    can fail."""
     return Chapter(name, SimpleNamespace(**exports), frozenset(features))  # type: ignore[arg-type]
 
 
 def _discover() -> list[Chapter]:
     chapters = []
     for path in sorted((ROOT / "chapters").iterdir()):
-        if not (path.is_dir() and CHAPTER_PACKAGE.fullmatch(path.name) and (path / "__init__.py").exists()):
+        if not (
+            path.is_dir()
+            and CHAPTER_PACKAGE.fullmatch(path.name)
+            and (path / "__init__.py").exists()
+        ):
             continue
         module = importlib.import_module(f"chapters.{path.name}")
         features = getattr(module, "FEATURES", None)
         if not isinstance(features, frozenset):
-            raise TypeError(f"chapters.{path.name} must declare FEATURES: frozenset[str], got {features!r}")
+            raise TypeError(
+                f"chapters.{path.name} must declare FEATURES: frozenset[str], got "
+                f"{features!r}"
+            )
         unknown = features - FEATURE_VOCABULARY
         if unknown:
-            raise ValueError(f"chapters.{path.name} declares unknown features {sorted(unknown)}")
+            raise ValueError(
+                f"chapters.{path.name} declares unknown features {sorted(unknown)}"
+            )
         chapters.append(Chapter(path.name, module, features))
-    chapters.append(Chapter("reference", importlib.import_module("dualqueue"), FEATURE_VOCABULARY - {"priority"}))
+    chapters.append(
+        Chapter(
+            "reference",
+            importlib.import_module("dualqueue"),
+            FEATURE_VOCABULARY - {"priority"},
+        )
+    )
     return chapters
 
 
@@ -131,16 +163,26 @@ CHAPTERS: list[Chapter] = _discover()
 
 
 def chapters_with(*features: str) -> list[Any]:
-    """``pytest.param``s for every chapter (and the reference) having all ``features``, ids = chapter names."""
+    """``pytest.param``s for every chapter (and the reference) having all ``features``,
+    ids = chapter names."""
     unknown = set(features) - FEATURE_VOCABULARY
     if unknown:
-        raise ValueError(f"unknown features {sorted(unknown)}; the vocabulary is {sorted(FEATURE_VOCABULARY)}")
-    return [pytest.param(chapter, id=chapter.name) for chapter in CHAPTERS if chapter.has(*features)]
+        raise ValueError(
+            f"unknown features {sorted(unknown)}; the vocabulary is "
+            f"{sorted(FEATURE_VOCABULARY)}"
+        )
+    return [
+        pytest.param(chapter, id=chapter.name)
+        for chapter in CHAPTERS
+        if chapter.has(*features)
+    ]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "feature(*names): run the test once per chapter (and the reference) that has every named feature"
+        "markers",
+        "feature(*names): run the test once per chapter (and the reference) that has "
+        "every named feature",
     )
 
 
@@ -150,5 +192,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     params = chapters_with(*marker.args)
     if not params:
-        raise ValueError(f"no chapter has the features {marker.args}")  # cannot happen while the reference has all
+        # cannot happen while the reference has all
+        raise ValueError(f"no chapter has the features {marker.args}")
     metafunc.parametrize("chapter", params)

@@ -1,4 +1,5 @@
-"""DPOR over the chapters' counting code (run as a subprocess): the second, independent proof of chapter 6.
+"""DPOR over the chapters' counting code (run as a subprocess): the second, independent
+proof of chapter 6.
 
 frontrun replaces threading's locks with cooperative ones and explores the
 interleavings of two workers finishing at once systematically, deeper than the
@@ -17,7 +18,6 @@ from frontrun._cooperative import patch_locks
 patch_locks()
 
 import frontrun  # noqa: E402
-
 from chapters.ch06_stats_under_a_lock import NaiveStatsPool, WorkerPool  # noqa: E402
 
 TRACED = ["chapters"]
@@ -34,7 +34,10 @@ def lost_update(cls: type[WorkerPool]) -> frontrun.InterleavingResult:
     """Two workers finish at once: both completions must be counted."""
     return frontrun.explore(
         setup=lambda: two_running(cls),
-        workers=[lambda pool: pool._task_succeeded(0), lambda pool: pool._task_succeeded(1)],
+        workers=[
+            lambda pool: pool._task_succeeded(0),
+            lambda pool: pool._task_succeeded(1),
+        ],
         invariant=lambda pool: pool._stats.succeeded == 2 and pool._stats.running == 0,
         trace_packages=TRACED,
     )

@@ -1,4 +1,5 @@
-"""Small tools for the chapter tests: gates for blocking tasks, unique pool names, thread counts, thread deaths."""
+"""Small tools for the chapter tests: gates for blocking tasks, unique pool names,
+thread counts, thread deaths."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 
 DEADLOCK = 10.0  # seconds: a deadlock detector, never a latency claim
-IMPOSSIBLE = 0.3  # seconds to wait for something that can never happen on a broken variant
+# seconds to wait for something that can never happen on a broken variant
+IMPOSSIBLE = 0.3
 
 _names = itertools.count()
 
@@ -20,18 +22,25 @@ def unique(prefix: str = "pool") -> str:
 
 
 def worker_threads(name: str) -> list[threading.Thread]:
-    """The live threads of the pool or worker called ``name`` (they are named ``dualqueue-<name>-<slot>``)."""
-    return [t for t in threading.enumerate() if t.name.startswith(f"dualqueue-{name}-") and t.is_alive()]
+    """The live threads of the pool or worker called ``name`` (they are named
+    ``dualqueue-<name>-<slot>``)."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith(f"dualqueue-{name}-") and t.is_alive()
+    ]
 
 
 class Gate:
-    """Tasks that block until the test opens the gate, and a count of how many are inside."""
+    """Tasks that block until the test opens the gate, and a count of how many are
+    inside."""
 
     def __init__(self) -> None:
         self._open = threading.Event()
         self._entered = threading.Condition()
         self.entered = 0
-        self.threads: list[threading.Thread] = []  # the threads that entered, to join in tests that own them
+        # the threads that entered, to join in tests that own them
+        self.threads: list[threading.Thread] = []
 
     def task(self, *args: object) -> None:
         with self._entered:
@@ -49,7 +58,8 @@ class Gate:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:
-    """Poll ``condition`` until true or ``timeout``; for states no Event announces (a thread's death)."""
+    """Poll ``condition`` until true or ``timeout``; for states no Event announces (a
+    thread's death)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -60,7 +70,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:
 
 @contextlib.contextmanager
 def thread_deaths() -> Iterator[list[BaseException]]:
-    """Collect the exceptions that kill threads (``threading.excepthook``) instead of failing the test.
+    """Collect the exceptions that kill threads (``threading.excepthook``) instead of
+    failing the test.
 
     Only for tests that show a broken worker dying: the death is the claim, so
     the test asserts on the collected list.

@@ -13,7 +13,6 @@ import logging
 import threading
 
 import pytest
-
 from chapters.ch02_one_worker import Worker
 from chapters.ch03_pool import WorkerPool, demo
 

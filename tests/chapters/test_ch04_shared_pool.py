@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from chapters.broken import SharedPoolSystem
 from chapters.ch04_shared_pool import PrioritizedTasks, PriorityPool, SharedTasks, demo
 from chapters.ch04_shared_pool.experiment import (

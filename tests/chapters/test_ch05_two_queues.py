@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import doctest
 
-import pytest
-
 import chapters.ch05_two_queues
+import pytest
 from chapters.ch04_shared_pool import SharedTasks
 from chapters.ch04_shared_pool import WorkerPool as UnboundedPool
 from chapters.ch04_shared_pool.experiment import email_runs_while_analyses_block

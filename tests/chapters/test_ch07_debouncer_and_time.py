@@ -1,4 +1,5 @@
-"""Chapter 7: the debouncer and time. The Timer debouncer's faults, each shown, then the same checks passing.
+"""Chapter 7: the debouncer and time. The Timer debouncer's faults, each shown, then the
+same checks passing.
 
 ``TimerDebouncer`` cannot be given a clock (that is one of its faults), so the
 checks that run against it use real windows of a few hundredths of a second.
@@ -30,7 +31,9 @@ REAL_WAIT = 0.01  # seconds, only for TimerDebouncer, which cannot take a clock
 
 
 # --8<-- [start:threads]
-def threads_started_by_a_burst(index: TimerDebouncer | Debouncer, triggers: int = 200) -> int:
+def threads_started_by_a_burst(
+    index: TimerDebouncer | Debouncer, triggers: int = 200
+) -> int:
     with counting_thread_starts() as started:
         for n in range(triggers):
             index.trigger(n)
@@ -47,16 +50,21 @@ def test_the_timer_debouncer_starts_a_thread_for_every_trigger() -> None:
 def test_the_debouncer_moves_one_timer_on_one_clock_thread() -> None:
     clock = SystemClock()
     index = Debouncer(print, wait=3600, clock=clock)
-    assert threads_started_by_a_burst(index) == 1  # the clock's own thread, started by the first trigger
+    # the clock's own thread, started by the first trigger
+    assert threads_started_by_a_burst(index) == 1
     assert index.cancel() == 200
 # --8<-- [end:threads]
 
 
 # --8<-- [start:overlap]
 def second_run_starts_beside_a_slow_first(
-    index: TimerDebouncer | Debouncer, let_window_pass: Any, wait_for_second: float, gate: Gate
+    index: TimerDebouncer | Debouncer,
+    let_window_pass: Any,
+    wait_for_second: float,
+    gate: Gate,
 ) -> bool:
-    """Trigger, let the window pass, block the run; trigger again, let the window pass: does a 2nd run start?"""
+    """Trigger, let the window pass, block the run; trigger again, let the window pass:
+    does a 2nd run start?"""
     index.fn = gate.task  # every run blocks until the gate opens
     try:
         index.trigger("doc-1")
@@ -71,23 +79,36 @@ def second_run_starts_beside_a_slow_first(
 
 def test_the_timer_debouncer_runs_two_rebuilds_at_once() -> None:
     index, gate = TimerDebouncer(print, wait=REAL_WAIT), Gate()
-    assert second_run_starts_beside_a_slow_first(index, lambda: None, DEADLOCK, gate) is True
+    assert (
+        second_run_starts_beside_a_slow_first(index, lambda: None, DEADLOCK, gate)
+        is True
+    )
     for timer_thread in gate.threads:  # each run had a thread of its own
         timer_thread.join(DEADLOCK)
 
 
 def test_the_debouncer_never_starts_a_run_while_one_is_in_flight() -> None:
     clock = FakeClock()
-    pool = WorkerPool(unique("index"), workers=4, clock=clock)  # free workers: only single flight stops a 2nd run
+    # free workers: only single flight stops a 2nd run
+    pool = WorkerPool(unique("index"), workers=4, clock=clock)
     index = Debouncer(print, wait=15, pool=pool, clock=clock)
     # Sound with a short wait: while the first run is blocked, no second run can start.
-    assert second_run_starts_beside_a_slow_first(index, lambda: clock.advance(15), IMPOSSIBLE, Gate()) is False
+    assert (
+        second_run_starts_beside_a_slow_first(
+            index, lambda: clock.advance(15), IMPOSSIBLE, Gate()
+        )
+        is False
+    )
     assert pool.join(DEADLOCK)
-    assert pool.snapshot()["succeeded"] == 2, "the follow-up for doc-2 did not run after the first"
+    assert pool.snapshot()["succeeded"] == 2, (
+        "the follow-up for doc-2 did not run after the first"
+    )
 # --8<-- [end:overlap]
 
 
-def test_the_follow_up_carries_every_trigger_that_arrived_during_the_run_in_order() -> None:
+def test_the_follow_up_carries_every_trigger_that_arrived_during_the_run_in_order() -> (
+    None
+):
     clock = FakeClock()
     pool = WorkerPool(unique("index"), workers=2, clock=clock)
     gate = Gate()
@@ -107,7 +128,11 @@ def test_the_follow_up_carries_every_trigger_that_arrived_during_the_run_in_orde
             index.trigger(n)
         clock.advance(15)
         snap = index.snapshot()
-        assert (snap["running"], snap["pending"], snap["pending_items"]) == (True, True, 5)
+        assert (snap["running"], snap["pending"], snap["pending_items"]) == (
+            True,
+            True,
+            5,
+        )
     finally:
         gate.open()
     assert pool.join(DEADLOCK)
@@ -138,15 +163,23 @@ def test_a_system_shares_one_clock_between_its_pools_and_debouncers() -> None:
     clock = FakeClock()
     tasks = TaskSystem(general=1, site=1, clock=clock)
     index = tasks.debouncer("search-index", print, wait=15)
-    assert tasks["general"].clock is clock and tasks["site"].clock is clock and index.clock is clock
+    assert (
+        tasks["general"].clock is clock
+        and tasks["site"].clock is clock
+        and index.clock is clock
+    )
 
 
 def test_the_package_docstring_session_runs() -> None:
-    failures, tried = doctest.testmod(chapters.ch07_debouncer_and_time, raise_on_error=False)
+    failures, tried = doctest.testmod(
+        chapters.ch07_debouncer_and_time, raise_on_error=False
+    )
     assert tried > 0 and failures == 0
 
 
-def test_the_demo_shows_threads_overlaps_bursts_and_the_stream_that_never_settles() -> None:
+def test_the_demo_shows_threads_overlaps_bursts_and_the_stream_that_never_settles() -> (
+    None
+):
     result = demo.main(print=lambda *a: None)
     assert result["threads"] == {"TimerDebouncer": demo.UPLOADS, "Debouncer": 1}
     assert result["bursts"] == [(24.0, ["doc-1", "doc-2", "doc-3"]), (45.0, ["doc-4"])]

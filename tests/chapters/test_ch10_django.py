@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from chapters.ch10_django import settings as chapter_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +122,8 @@ def test_the_capability_flags_are_honest_and_results_stay_in_their_process(
     assert demo["capabilities"] == {
         "supports_defer": False,
         "supports_async_task": True,
-        "supports_get_result": False,  # results in this process's memory: not "from any process"
+        # results in this process's memory: not "from any process"
+        "supports_get_result": False,
         "supports_priority": False,
     }
     assert demo["get_result"] == {"this_process": True, "another_process": False}

@@ -1,4 +1,5 @@
-"""Chapter 11: every teaching property holds on the reference and fails on the broken variant it guards against.
+"""Chapter 11: every teaching property holds on the reference and fails on the broken
+variant it guards against.
 
 The properties are the chapter's functions (``chapters.ch11_testing_concurrency``),
 built for a class under test. Each is run here twice, on the reference core and
@@ -14,10 +15,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import Phase, settings
-from hypothesis.errors import FlakyStrategyDefinition
-from hypothesis.stateful import run_state_machine_as_test
-
 from chapters.broken import (
     CancelAtCloseSystem,
     EagerFollowUpDebouncer,
@@ -31,31 +28,52 @@ from chapters.broken import (
 )
 from chapters.ch11_testing_concurrency import Debouncer, FakeClock, WorkerPool, demo
 from chapters.ch11_testing_concurrency.api_machine import api_machine
-from chapters.ch11_testing_concurrency.bursts import Run, burst_property, bursts, runs_on_fake_clock
+from chapters.ch11_testing_concurrency.bursts import (
+    Run,
+    burst_property,
+    bursts,
+    runs_on_fake_clock,
+)
 from chapters.ch11_testing_concurrency.falsify import falsify
 from chapters.ch11_testing_concurrency.hostile import Subject, hostile_property
 from chapters.ch11_testing_concurrency.machine import StepPool, debouncer_machine
 from chapters.ch11_testing_concurrency.shutdown import shutdown_property
-from chapters.ch11_testing_concurrency.snapshots import consistent, paused_snapshots, source_line, stress_property
+from chapters.ch11_testing_concurrency.snapshots import (
+    consistent,
+    paused_snapshots,
+    source_line,
+    stress_property,
+)
+from hypothesis import Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
+from hypothesis.stateful import run_state_machine_as_test
+
 from tests.forking import FORK_WITH_THREADS
 
-FIND = {"phases": [Phase.generate], "database": None}  # against a broken variant: find a failure, do not shrink
+# against a broken variant: find a failure, do not shrink
+FIND = {"phases": [Phase.generate], "database": None}
 
 
 @pytest.fixture(autouse=True)
 def _quiet_dualqueue_logs() -> Iterator[None]:
-    # Broken variants drop tasks and failing tasks log tracebacks on purpose; keep the output readable.
+    # Broken variants drop tasks and failing tasks log tracebacks on purpose; keep the
+    # output readable.
     logging.getLogger("dualqueue").disabled = True
     yield
     logging.getLogger("dualqueue").disabled = False
 
 
-# -- step 1: an example, then the model, then the property --------------------------------
+# -- step 1: an example, then the model, then the property
+# --------------------------------
 
 
 # --8<-- [start:example]
-def test_three_uploads_a_second_apart_are_indexed_in_one_run_fifteen_seconds_after_the_last() -> None:
-    assert runs_on_fake_clock(Debouncer, gaps=[0, 1, 1], wait=15) == [Run(at=17.0, items=[0, 1, 2])]
+def test_three_uploads_a_second_apart_are_indexed_in_one_run_15_s_after_the_last() -> (
+    None
+):
+    assert runs_on_fake_clock(Debouncer, gaps=[0, 1, 1], wait=15) == [
+        Run(at=17.0, items=[0, 1, 2])
+    ]
 # --8<-- [end:example]
 
 
@@ -64,9 +82,12 @@ def test_three_uploads_a_second_apart_are_indexed_in_one_run_fifteen_seconds_aft
     ("times", "wait", "max_wait", "expected"),
     [
         ([0, 1, 2], 15, None, [Run(17, [0, 1, 2])]),  # one burst
-        ([0, 15], 15, None, [Run(15, [0]), Run(30, [1])]),  # the window closed exactly as the trigger came
-        ([0, 14, 28], 15, None, [Run(43, [0, 1, 2])]),  # each gap shorter than the window: still one burst
-        ([0, 14, 28], 15, 20, [Run(20, [0, 1]), Run(43, [2])]),  # max_wait cuts a never-quiet stream
+        # the window closed exactly as the trigger came
+        ([0, 15], 15, None, [Run(15, [0]), Run(30, [1])]),
+        # each gap shorter than the window: still one burst
+        ([0, 14, 28], 15, None, [Run(43, [0, 1, 2])]),
+        # max_wait cuts a never-quiet stream
+        ([0, 14, 28], 15, 20, [Run(20, [0, 1]), Run(43, [2])]),
         ([5, 5, 5], 1, None, [Run(6, [0, 1, 2])]),  # triggers at the same instant
     ],
 )
@@ -85,12 +106,15 @@ def test_the_reference_debouncer_runs_exactly_the_bursts(with_max_wait: bool) ->
 # --8<-- [start:catches-fixed-window]
 def test_the_burst_property_catches_a_window_that_never_restarts() -> None:
     found = falsify(burst_property(FixedWindowDebouncer, **FIND))
-    assert found is not None, "the burst property passed on a debouncer that never restarts its window"
+    assert found is not None, (
+        "the burst property passed on a debouncer that never restarts its window"
+    )
     assert "the bursts are" in found.message and "runs_are_the_bursts" in found.example
 # --8<-- [end:catches-fixed-window]
 
 
-# -- stats --------------------------------------------------------------------------------
+# -- stats
+# --------------------------------------------------------------------------------
 
 
 def test_every_snapshot_of_the_reference_under_load_is_consistent() -> None:
@@ -98,7 +122,9 @@ def test_every_snapshot_of_the_reference_under_load_is_consistent() -> None:
 
 
 @pytest.mark.parametrize("method", ["_task_succeeded", "_task_failed"])
-def test_a_reference_worker_paused_before_any_line_never_shows_a_torn_snapshot(method: str) -> None:
+def test_a_reference_worker_paused_before_any_line_never_shows_a_torn_snapshot(
+    method: str,
+) -> None:
     taken = paused_snapshots(WorkerPool, method)
     assert taken, "no pause was explored: the exploration proved nothing"
     torn = [line for line, snap in taken if not consistent(snap)]
@@ -107,15 +133,25 @@ def test_a_reference_worker_paused_before_any_line_never_shows_a_torn_snapshot(m
 
 # --8<-- [start:catches-unlocked]
 def test_pausing_the_worker_at_every_line_catches_the_unlocked_counter() -> None:
-    torn = [(line, snap) for line, snap in paused_snapshots(UnlockedStatsPool) if not consistent(snap)]
+    torn = [
+        (line, snap)
+        for line, snap in paused_snapshots(UnlockedStatsPool)
+        if not consistent(snap)
+    ]
     assert torn, "no torn snapshot found in a pool that counts without its lock"
     line, snap = torn[0]
-    assert source_line(UnlockedStatsPool, "_task_succeeded", line) == "self._stats.succeeded += 1"
-    assert (snap["submitted"], snap["running"], snap["succeeded"]) == (1, 0, 0), "the task vanished for a moment"
+    assert (
+        source_line(UnlockedStatsPool, "_task_succeeded", line)
+        == "self._stats.succeeded += 1"
+    )
+    assert (snap["submitted"], snap["running"], snap["succeeded"]) == (1, 0, 0), (
+        "the task vanished for a moment"
+    )
 # --8<-- [end:catches-unlocked]
 
 
-# -- shutdown -----------------------------------------------------------------------------
+# -- shutdown
+# -----------------------------------------------------------------------------
 
 
 def test_a_reference_shutdown_accounts_for_every_task_by_number_and_by_name() -> None:
@@ -124,29 +160,52 @@ def test_a_reference_shutdown_accounts_for_every_task_by_number_and_by_name() ->
 
 def test_the_shutdown_property_catches_a_shutdown_that_forgets_the_queue() -> None:
     found = falsify(shutdown_property(ForgetfulShutdownPool, max_examples=100, **FIND))
-    assert found is not None, "the shutdown property passed on a pool that silently empties its queue"
-    assert "accounts for" in found.message or "neither ran nor reported" in found.message, found
+    assert found is not None, (
+        "the shutdown property passed on a pool that silently empties its queue"
+    )
+    assert (
+        "accounts for" in found.message or "neither ran nor reported" in found.message
+    ), found
 
 
-# -- the state machine --------------------------------------------------------------------
+# -- the state machine
+# --------------------------------------------------------------------
 
 
 # --8<-- [start:machine-tests]
 def test_the_reference_debouncer_keeps_every_invariant_in_any_sequence() -> None:
-    run_state_machine_as_test(debouncer_machine(Debouncer), settings=settings(max_examples=60, database=None))
+    run_state_machine_as_test(
+        debouncer_machine(Debouncer), settings=settings(max_examples=60, database=None)
+    )
 
 
-def test_the_state_machine_catches_a_debouncer_that_ignores_triggers_during_a_run() -> None:
+def test_the_state_machine_catches_a_debouncer_that_ignores_triggers_during_a_run() -> (
+    None
+):
     machine = debouncer_machine(ForgetfulDebouncer)
-    found = falsify(lambda: run_state_machine_as_test(machine, settings=settings(max_examples=200, **FIND)))
-    assert found is not None, "the state machine passed a debouncer that drops triggers during a run"
-    assert any(claim in found.message for claim in ("pending=", "a run got", "delivered")), found
+    found = falsify(
+        lambda: run_state_machine_as_test(
+            machine, settings=settings(max_examples=200, **FIND)
+        )
+    )
+    assert found is not None, (
+        "the state machine passed a debouncer that drops triggers during a run"
+    )
+    assert any(
+        claim in found.message for claim in ("pending=", "a run got", "delivered")
+    ), found
 
 
 def test_the_state_machine_catches_a_follow_up_that_ignores_later_triggers() -> None:
     machine = debouncer_machine(EagerFollowUpDebouncer)
-    found = falsify(lambda: run_state_machine_as_test(machine, settings=settings(max_examples=300, **FIND)))
-    assert found is not None, "the state machine passed a debouncer whose follow-up skips its quiet window"
+    found = falsify(
+        lambda: run_state_machine_as_test(
+            machine, settings=settings(max_examples=300, **FIND)
+        )
+    )
+    assert found is not None, (
+        "the state machine passed a debouncer whose follow-up skips its quiet window"
+    )
     assert "after its last trigger" in found.message, found
 # --8<-- [end:machine-tests]
 
@@ -164,10 +223,11 @@ def test_a_step_pool_runs_nothing_until_told_and_then_in_order() -> None:
     assert ran == [1, 2] and not pool.waiting
 
 
-# -- falsify ------------------------------------------------------------------------------
+# -- falsify
+# ------------------------------------------------------------------------------
 
 
-def test_falsify_returns_none_when_the_property_holds_and_the_counterexample_when_it_fails() -> None:
+def test_falsify_returns_none_if_the_property_holds_else_the_counterexample() -> None:
     def holds() -> None:
         assert 1 + 1 == 2
 
@@ -179,7 +239,10 @@ def test_falsify_returns_none_when_the_property_holds_and_the_counterexample_whe
     assert falsify(holds) is None
     found = falsify(fails)
     assert found is not None
-    assert (found.message, found.example) == ("two is not three", "Falsifying example: fails(n=2)")
+    assert (found.message, found.example) == (
+        "two is not three",
+        "Falsifying example: fails(n=2)",
+    )
 
 
 def test_falsify_lets_a_crashing_property_crash() -> None:
@@ -190,26 +253,38 @@ def test_falsify_lets_a_crashing_property_crash() -> None:
         falsify(crashes)
 
 
-# -- the demo -----------------------------------------------------------------------------
+# -- the demo
+# -----------------------------------------------------------------------------
 
 
-def test_the_demo_shows_each_property_holding_on_the_reference_and_failing_on_its_bug() -> None:
+def test_the_demo_shows_each_property_hold_on_the_reference_fail_on_its_bug() -> None:
     lines: list[str] = []
-    results = demo.main(print=lambda *a: lines.append(" ".join(map(str, a))), examples=20, shrink=False)
+    results = demo.main(
+        print=lambda *a: lines.append(" ".join(map(str, a))), examples=20, shrink=False
+    )
     for holds in ("bursts/Debouncer", "shutdown/WorkerPool", "machine/Debouncer"):
         assert results[holds] is None, f"{holds}: {results[holds]}"
-    for fails in ("bursts/FixedWindowDebouncer", "shutdown/ForgetfulShutdownPool", "machine/ForgetfulDebouncer"):
+    for fails in (
+        "bursts/FixedWindowDebouncer",
+        "shutdown/ForgetfulShutdownPool",
+        "machine/ForgetfulDebouncer",
+    ):
         assert results[fails] is not None, f"{fails} was not caught"
-    assert results["stress/WorkerPool"]["torn"] == 0 and results["stress/WorkerPool"]["snapshots"] > 0
+    assert (
+        results["stress/WorkerPool"]["torn"] == 0
+        and results["stress/WorkerPool"]["snapshots"] > 0
+    )
     assert results["paused/WorkerPool"]["torn"] == 0
     assert results["paused/UnlockedStatsPool"]["torn"] == 1
     assert sum("FAILS" in line for line in lines) == 3
 
 
-# -- hostile tasks: the property fails on each core that trusts user code ---------------------
+# -- hostile tasks: the property fails on each core that trusts user code
+# ---------------------
 
 HOSTILE_FIND = {**FIND, "derandomize": True}
-FORK_WARNING = FORK_WITH_THREADS  # the hostile workloads fork on purpose (tests/forking.py)
+# the hostile workloads fork on purpose (tests/forking.py)
+FORK_WARNING = FORK_WITH_THREADS
 
 
 # --8<-- [start:catches-hostile]

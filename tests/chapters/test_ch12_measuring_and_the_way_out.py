@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from chapters.ch10_django import settings as chapter10_settings
 from chapters.ch12_measuring_and_the_way_out import demo, way_out
 from chapters.ch12_measuring_and_the_way_out.latency import light_latency_under_load

@@ -288,7 +288,9 @@ class Conformance:
     # --8<-- [start:capability]
     @unless("supports_defer")
     def test_cannot_pass_run_after(self) -> None:
-        with self.assertRaisesMessage(InvalidTaskError, "Backend does not support run_after"):
+        with self.assertRaisesMessage(
+            InvalidTaskError, "Backend does not support run_after"
+        ):
             task_backends["default"].validate_task(
                 test_tasks.failing_task_value_error.using(run_after=timezone.now())
             )

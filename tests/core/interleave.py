@@ -62,7 +62,8 @@ def consistent(snapshot: dict[str, Any]) -> bool:
 
 # --8<-- [start:between-the-lines]
 def held(lock: Any) -> bool:
-    """Whether another thread holds ``lock`` (a Lock or an RLock, which has no ``locked()`` before 3.14)."""
+    """Whether another thread holds ``lock`` (a Lock or an RLock, which has no
+    ``locked()`` before 3.14)."""
     if not lock.acquire(blocking=False):
         return True
     lock.release()

@@ -57,8 +57,8 @@ def expected_runs(
 def observed_runs(
     make, gap_list: list[int], wait: float, max_wait: float | None
 ) -> list[tuple[float, list[int]]]:
-    """Drive a debouncer on a fake clock: trigger item i after gap i, then let everything
-    settle."""
+    """Drive a debouncer on a fake clock: trigger item i after gap i, then let
+    everything settle."""
     clock = FakeClock()
     runs: list[tuple[float, list[int]]] = []
     debouncer = make(

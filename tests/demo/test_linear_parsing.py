@@ -230,8 +230,12 @@ def test_the_check_catches_the_quadratic_parser_this_replaced() -> None:
     def shape(n: int) -> bytes:
         return b'"' + b'\\"' * n
 
-    growth = cpu_growth(regex_depth_parse_json, shape(400), shape(SCALE * 400), repeats=3)
-    assert growth > LINEAR_BOUND, f"the regex parser grew only {growth:.1f}x: the check would not catch it"
+    growth = cpu_growth(
+        regex_depth_parse_json, shape(400), shape(SCALE * 400), repeats=3
+    )
+    assert growth > LINEAR_BOUND, (
+        f"the regex parser grew only {growth:.1f}x: the check would not catch it"
+    )
     ours = cpu_growth(site_pipeline, shape(20_000), shape(SCALE * 20_000))
     assert ours < LINEAR_BOUND, ours
 # --8<-- [end:catches-the-regex]

@@ -104,8 +104,12 @@ class RegistryTests(SimpleTestCase):
             clock.advance(10.0)
             self.assertTrue(system.join(DEADLOCK))
             self.assertEqual(batches, [[1, 2, 3]])
-            self.assertIs(registry.debouncer("search-index", batches.append, wait=15.0), index)
-            self.assertEqual(registry.snapshot()["debouncers"]["search-index"]["delivered"], 3)
+            self.assertIs(
+                registry.debouncer("search-index", batches.append, wait=15.0), index
+            )
+            self.assertEqual(
+                registry.snapshot()["debouncers"]["search-index"]["delivered"], 3
+            )
         self.assertIsNot(registry.get_task_system(), system)
         self.assertTrue(system["general"].closed)
     # --8<-- [end:test-fake-clock]

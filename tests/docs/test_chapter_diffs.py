@@ -137,6 +137,16 @@ def test_a_diff_line_that_snippets_would_read_as_an_include_is_refused(tmp_path:
         chapter_diffs.generate(root)
 
 
+def test_a_diff_line_wider_than_the_page_is_refused(tmp_path: Path) -> None:
+    root = make_tree(tmp_path)
+    fits = "x = " + "1" * (chapter_diffs.PAGE_COLUMNS - 4)  # 88 columns, 89 with the prefix
+    (root / "chapters/ch02_second/wide.py").write_text(f"{fits}\n", encoding="utf-8")
+    chapter_diffs.generate(root)
+    (root / "chapters/ch02_second/wide.py").write_text(f"{fits}1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"wide\.py: a diff line is 89 columns, wider than the page's 88"):
+        chapter_diffs.generate(root)
+
+
 def test_a_missing_nav_marker_is_a_clear_error(tmp_path: Path) -> None:
     root = make_tree(tmp_path)
     (root / "mkdocs.yml").write_text("site_name: made-up\nnav:\n  - Home: index.md\n", encoding="utf-8")

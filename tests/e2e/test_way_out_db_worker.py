@@ -39,7 +39,15 @@ print(json.dumps({str(r.id): [r.task_path, r.queue_name, r.status, r.worker_ids]
 def db_worker(demo: DemoEnv, queue: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A ``manage.py db_worker`` for one queue; SIGTERM (its graceful stop) on the way out."""
     # --8<-- [start:db-worker]
-    argv = [sys.executable, "manage.py", "db_worker", "--queue-name", queue, "--interval", "0.2"]
+    argv = [
+        sys.executable,
+        "manage.py",
+        "db_worker",
+        "--queue-name",
+        queue,
+        "--interval",
+        "0.2",
+    ]
     argv += ["--no-startup-delay", "--no-reload", "--worker-id", f"e2e-{queue}"]
     # --8<-- [end:db-worker]
     with log.open("wb") as out:
@@ -73,19 +81,32 @@ def test_demo_tasks_run_unchanged_under_db_worker(
 
         # --8<-- [start:queued]
         queued = demo.query(TASK_RESULTS)
-        assert sorted((path, queue, status) for path, queue, status, _ in queued.values()) == [
+        assert sorted(
+            (path, queue, status) for path, queue, status, _ in queued.values()
+        ) == [
             ("esg.accounts.tasks.send_email", "default", "READY"),
             ("esg.sites.tasks.analyse_site", "site", "READY"),
-        ], f"the views should have queued both tasks in the database, and nothing should have run: {queued}"
+        ], (
+            "the views should have queued both tasks in the database, and nothing "
+            f"should have run: {queued}"
+        )
         assert not smtp.received, "an email went out before any worker ran"
         # --8<-- [end:queued]
 
         # --8<-- [start:workers]
         # One db_worker process per queue: the email never waits behind an analysis.
         var = demo.var_dir
-        with db_worker(demo, "default", var / "worker-default.log"), db_worker(demo, "site", var / "worker-site.log"):
+        with (
+            db_worker(demo, "default", var / "worker-default.log"),
+            db_worker(demo, "site", var / "worker-site.log"),
+        ):
             mail = smtp.wait_for(STAFF_EMAIL, timeout=WORKER_TIMEOUT)
-            finished = wait_until(lambda: _all_successful(demo), WORKER_TIMEOUT, "both results SUCCESSFUL", 0.2)
+            finished = wait_until(
+                lambda: _all_successful(demo),
+                WORKER_TIMEOUT,
+                "both results SUCCESSFUL",
+                0.2,
+            )
         # --8<-- [end:workers]
         analysis = client.get(f"{site_url}analyses/{analysis_id}/").json()
 

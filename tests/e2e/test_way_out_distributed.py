@@ -108,12 +108,25 @@ def test_two_db_workers_share_the_queue_on_postgresql(tmp_path: Path, postgres: 
         assert len(queued) == ANALYSES + 1 and {s for _, s, _ in queued.values()} == {"READY"}, queued
 
         # --8<-- [start:two-workers]
-        # Two db_worker processes (on two machines, in production) share every queue of the database.
-        common = ["db_worker", "--queue-name", "*", "--interval", "0.1", "--no-startup-delay", "--no-reload"]
+        # Two db_worker processes (on two machines, in production) share every queue of
+        # the database.
+        common = [
+            "db_worker",
+            "--queue-name",
+            "*",
+            "--interval",
+            "0.1",
+            "--no-startup-delay",
+            "--no-reload",
+        ]
         var = demo.var_dir
         with (
-            worker_process(demo, [*common, "--worker-id", "worker-a"], var / "worker-a.log"),
-            worker_process(demo, [*common, "--worker-id", "worker-b"], var / "worker-b.log"),
+            worker_process(
+                demo, [*common, "--worker-id", "worker-a"], var / "worker-a.log"
+            ),
+            worker_process(
+                demo, [*common, "--worker-id", "worker-b"], var / "worker-b.log"
+            ),
         ):
             # --8<-- [end:two-workers]
             finished = wait_until(lambda: _all_successful(demo), WORKER_TIMEOUT, "every result SUCCESSFUL", 0.2)
@@ -155,7 +168,8 @@ def test_rq_worker_runs_the_demo_tasks_from_redis(
         assert not smtp.received, "an email went out before any worker ran"
         # --8<-- [start:rqworker]
         argv = ["rqworker", "default", "site", "--job-class", "django_tasks_rq.Job"]
-        argv += ["--worker-class", "rq.SimpleWorker"]  # runs jobs in its own process, no fork per job
+        # runs jobs in its own process, no fork per job
+        argv += ["--worker-class", "rq.SimpleWorker"]
         # --8<-- [end:rqworker]
         # --burst: the worker runs what is queued and exits by itself, so the test waits for its exit.
         log = demo.var_dir / "rqworker.log"

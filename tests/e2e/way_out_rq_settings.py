@@ -17,7 +17,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "django_rq", "django_tasks_rq"]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 RQ_QUEUES = {  # django-rq: every queue named in TASKS needs one here
     "default": {"URL": REDIS_URL},
-    "site": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},  # an analysis may run for minutes
+    # an analysis may run for minutes
+    "site": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600},
 }
 
 TASKS = {

@@ -10,12 +10,14 @@ from demo.settings import *  # noqa: F403
 from demo.settings import INSTALLED_APPS
 
 # --8<-- [start:database]
-INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # its table holds the queue and the results
+# its table holds the queue and the results
+INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]
 
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "site"],  # the same queue names the tasks are declared with
+        # the same queue names the tasks are declared with
+        "QUEUES": ["default", "site"],
     }
 }
 # --8<-- [end:database]

@@ -95,13 +95,20 @@ def test_a_mixed_load_from_eight_producers_is_accounted_for_task_by_task(figures
     watcher.join(DEADLOCK)
 
 # --8<-- [start:load-accounting]
-    assert not worker_deaths, f"a worker died or a snapshot was inconsistent under load: {worker_deaths[:2]}"
+    assert not worker_deaths, (
+        f"a worker died or a snapshot was inconsistent under load: {worker_deaths[:2]}"
+    )
     lost = 0
     for name, pool in tasks.snapshot()["pools"].items():
         expected = sent[name]["ok"] + sent[name]["bad"]
         assert pool["submitted"] == expected
-        assert pool["succeeded"] + pool["failed"] + pool["dropped"] == pool["submitted"], pool
-        assert (pool["succeeded"], pool["failed"]) == (sent[name]["ok"], sent[name]["bad"])
+        assert (
+            pool["succeeded"] + pool["failed"] + pool["dropped"] == pool["submitted"]
+        ), pool
+        assert (pool["succeeded"], pool["failed"]) == (
+            sent[name]["ok"],
+            sent[name]["bad"],
+        )
         assert len(pool["dead_letters"]) <= 50, "the dead-letter ring outgrew its bound"
         lost += pool["submitted"] - pool["succeeded"] - pool["failed"]
 # --8<-- [end:load-accounting]

@@ -1,4 +1,5 @@
-"""One background worker: a queue of tasks and one daemon thread that runs them in order.
+"""One background worker: a queue of tasks and one daemon thread that runs them in
+order.
 
 Exercise 1, solved. Whatever a task raises (``SystemExit`` and
 ``KeyboardInterrupt`` included) is logged with its traceback and the worker goes
@@ -30,10 +31,13 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once."""
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at
+        once."""
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-0", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._work, name=f"dualqueue-{self.name}-0", daemon=True
+                )
                 self._thread.start()
         self._queue.put((fn, args, kwargs))
 
@@ -43,12 +47,15 @@ class Worker:
             fn, args, kwargs = self._queue.get()
             try:
                 fn(*args, **kwargs)
-            except BaseException:  # a worker never dies of a task: SystemExit is a task's doing too
+            # a worker never dies of a task: SystemExit is a task's doing too
+            except BaseException:
                 name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-                logger.exception("dualqueue: task %s failed in worker %r", name, self.name)
+                logger.exception(
+                    "dualqueue: task %s failed in worker %r", name, self.name
+                )
             finally:
-                self._queue.task_done()  # a failed task is finished too, or join() never returns
-                del fn, args, kwargs  # do not keep the last task's arguments alive while idle
+                self._queue.task_done()  # a failed task is finished too: join() returns
+                del fn, args, kwargs  # do not keep the last task's arguments alive
     # --8<-- [end:work]
 
     def join(self) -> None:

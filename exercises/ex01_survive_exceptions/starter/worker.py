@@ -1,4 +1,5 @@
-"""One background worker: a queue of tasks and one daemon thread that runs them in order.
+"""One background worker: a queue of tasks and one daemon thread that runs them in
+order.
 
 Exercise 1. The loop in ``_work`` is the one everybody writes first: the first
 task that raises kills the thread, and every task queued after it waits forever.
@@ -30,10 +31,13 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at once."""
+        """Queue ``fn(*args, **kwargs)`` to run on the worker thread. Returns at
+        once."""
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-0", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._work, name=f"dualqueue-{self.name}-0", daemon=True
+                )
                 self._thread.start()
         self._queue.put((fn, args, kwargs))
 
@@ -41,9 +45,10 @@ class Worker:
     def _work(self) -> None:
         while True:
             fn, args, kwargs = self._queue.get()
-            # TODO: a task that raises (anything, SystemExit included) must not end this loop.
-            #   - catch it, and log it with its traceback on `logger`, naming the task;
-            #   - call task_done() whether the task succeeded or not, or join() waits forever.
+            # TODO: a task that raises (anything, SystemExit included) must not end this
+            # loop. - catch it, and log it with its traceback on `logger`, naming the
+            # task; - call task_done() whether the task succeeded or not, or join()
+            # waits forever.
             fn(*args, **kwargs)
             self._queue.task_done()
     # --8<-- [end:work]

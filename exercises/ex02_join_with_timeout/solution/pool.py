@@ -40,16 +40,22 @@ class WorkerPool:
     # --8<-- [end:init]
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)``. Returns at once; the first submit starts the workers."""
+        """Queue ``fn(*args, **kwargs)``. Returns at once; the first submit starts the
+        workers."""
         if not callable(fn):
             raise TypeError(f"a task must be callable, got {type(fn).__name__}")
         with self._mutex:
             if not self._threads:
                 for slot in range(self.workers):
-                    thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True)
+                    thread = threading.Thread(
+                        target=self._work,
+                        name=f"dualqueue-{self.name}-{slot}",
+                        daemon=True,
+                    )
                     thread.start()
                     self._threads.append(thread)
-            # Counted before it is queued: a join() can never see it neither counted nor finished.
+            # Counted before it is queued: a join() can never see it neither counted nor
+            # finished.
             self._unfinished += 1
         self._queue.put((fn, args, kwargs))
 
@@ -72,7 +78,8 @@ class WorkerPool:
 
     # --8<-- [start:join]
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every submitted task has finished: True if so, False if ``timeout`` seconds passed first."""
+        """Wait until every submitted task has finished: True if so, False if
+        ``timeout`` seconds passed first."""
         with self._all_tasks_done:
             return self._all_tasks_done.wait_for(lambda: self._unfinished == 0, timeout)
     # --8<-- [end:join]

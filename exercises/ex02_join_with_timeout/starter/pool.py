@@ -33,18 +33,24 @@ class WorkerPool:
         self._queue: queue.Queue[_Item] = queue.Queue()
         # Guards _threads (and whatever you add).
         self._mutex = threading.Lock()
-        # TODO: a count of the tasks not finished yet, and a condition that join() can wait on.
+        # TODO: a count of the tasks not finished yet, and a condition that join() can
+        # wait on.
         self._threads: list[threading.Thread] = []
     # --8<-- [end:init]
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)``. Returns at once; the first submit starts the workers."""
+        """Queue ``fn(*args, **kwargs)``. Returns at once; the first submit starts the
+        workers."""
         if not callable(fn):
             raise TypeError(f"a task must be callable, got {type(fn).__name__}")
         with self._mutex:
             if not self._threads:
                 for slot in range(self.workers):
-                    thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True)
+                    thread = threading.Thread(
+                        target=self._work,
+                        name=f"dualqueue-{self.name}-{slot}",
+                        daemon=True,
+                    )
                     thread.start()
                     self._threads.append(thread)
         self._queue.put((fn, args, kwargs))
@@ -64,9 +70,10 @@ class WorkerPool:
 
     # --8<-- [start:join]
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every submitted task has finished: True if so, False if ``timeout`` seconds passed first."""
-        # TODO: the queue is empty as soon as the last task is *taken*, not when it is *finished*;
-        #       and this loop wakes up every 10 ms to look, instead of being told.
+        """Wait until every submitted task has finished: True if so, False if
+        ``timeout`` seconds passed first."""
+        # TODO: the queue is empty as soon as the last task is *taken*, not when it is
+        # *finished*; and this loop wakes up every 10 ms to look, instead of being told.
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._queue.empty():
             if deadline is not None and time.monotonic() >= deadline:

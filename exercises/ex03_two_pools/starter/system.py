@@ -1,4 +1,5 @@
-"""Named queues behind one ``submit``: light work on ``general``, heavy work on ``site``.
+"""Named queues behind one ``submit``: light work on ``general``, heavy work on
+``site``.
 
 Exercise 3. The names are there, but every queue leads to one shared pool of
 12 workers. Ten 30-second Earth Engine analyses and two more behind them, and
@@ -30,19 +31,26 @@ class TaskSystem:
     def __getitem__(self, name: str) -> WorkerPool:
         """The pool called ``name``; ``KeyError`` naming the known pools otherwise."""
         if name not in self.names:
-            raise KeyError(f"no pool named {name!r}; the pools are {sorted(self.names)}")
+            raise KeyError(
+                f"no pool named {name!r}; the pools are {sorted(self.names)}"
+            )
         return self._shared  # TODO: the pool of that name
 
-    def submit(self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+    def submit(
+        self, queue: str, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
         """Queue ``fn(*args, **kwargs)`` on the pool called ``queue``."""
         self[queue].submit(fn, *args, **kwargs)
     # --8<-- [end:route]
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until every pool is idle; True if so, False if ``timeout`` passed first."""
+        """Wait until every pool is idle; True if so, False if ``timeout`` passed
+        first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for name in self.names:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            remaining = (
+                None if deadline is None else max(0.0, deadline - time.monotonic())
+            )
             if not self[name].join(remaining):
                 return False
         return True

@@ -11,10 +11,12 @@ import threading
 
 
 class TaskCounts:
-    """How many tasks started, succeeded and failed in one pool. Workers call the record_* methods."""
+    """How many tasks started, succeeded and failed in one pool. Workers call the
+    record_* methods."""
 
     def __init__(self) -> None:
-        # Guards started, succeeded and failed: hold it for every read-modify-write of them.
+        # Guards started, succeeded and failed: hold it for every read-modify-write of
+        # them.
         self._lock = threading.Lock()
         self.started = 0
         self.succeeded = 0

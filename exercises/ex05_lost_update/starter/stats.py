@@ -12,7 +12,8 @@ import threading
 
 
 class TaskCounts:
-    """How many tasks started, succeeded and failed in one pool. Workers call the record_* methods."""
+    """How many tasks started, succeeded and failed in one pool. Workers call the
+    record_* methods."""
 
     def __init__(self) -> None:
         # TODO: this lock guards the three counters below; nothing uses it yet.

@@ -13,7 +13,8 @@ import threading
 
 
 class PoolStats:
-    """The counters of one pool. Workers report transitions; the status endpoint takes snapshots."""
+    """The counters of one pool. Workers report transitions; the status endpoint takes
+    snapshots."""
 
     def __init__(self) -> None:
         # Guards all five counters. The invariant above holds whenever it is free:
@@ -47,7 +48,8 @@ class PoolStats:
 
     # --8<-- [start:snapshot]
     def snapshot(self) -> dict[str, int]:
-        """The counters, for the status endpoint (JSON-serializable), all read at one moment."""
+        """The counters, for the status endpoint (JSON-serializable), all read at one
+        moment."""
         with self._lock:
             return {
                 "submitted": self.submitted,

@@ -13,7 +13,8 @@ import threading
 
 
 class PoolStats:
-    """The counters of one pool. Workers report transitions; the status endpoint takes snapshots."""
+    """The counters of one pool. Workers report transitions; the status endpoint takes
+    snapshots."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -21,8 +21,14 @@ from dualqueue import Clock, Handle, SystemClock
 
 
 def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (value >= 0 and math.isfinite(value))
+    ):
+        raise ValueError(
+            f"{name} must be a finite number of seconds >= 0, got {value!r}"
+        )
     return float(value)
 
 
@@ -41,18 +47,22 @@ class Debouncer:
         self.wait = _seconds("wait", wait)
         self.max_wait = None if max_wait is None else _seconds("max_wait", max_wait)
         if self.max_wait is not None and self.max_wait < self.wait:
-            raise ValueError(f"max_wait must be >= wait ({self.wait}), got {max_wait!r}")
+            raise ValueError(
+                f"max_wait must be >= wait ({self.wait}), got {max_wait!r}"
+            )
         self.clock: Clock = clock if clock is not None else SystemClock()
         # Guards _batch, _timer and _first_at. Never held while fn runs.
         self._lock = threading.Lock()
         self._batch: list[Any] = []
         self._timer: Handle | None = None
-        self._first_at: float | None = None  # when the pending batch's first trigger came; None if nothing pending
+        # when the pending batch's first trigger came; None if nothing pending
+        self._first_at: float | None = None
     # --8<-- [end:init]
 
     # --8<-- [start:trigger]
     def trigger(self, item: Any = None) -> None:
-        """Add ``item`` (unless None) to the pending batch and restart the quiet window."""
+        """Add ``item`` (unless None) to the pending batch and restart the quiet
+        window."""
         with self._lock:
             now = self.clock.now()
             if item is not None:
@@ -66,8 +76,9 @@ class Debouncer:
             due = now + self.wait
             if self.max_wait is not None:
                 due = min(due, self._first_at + self.max_wait)
-            # The deadline may already be past: the clock's thread can be late to run the batch
-            # (a slow callback before it). Then the batch is overdue: run it at once.
+            # The deadline may already be past: the clock's thread can be late to run
+            # the batch (a slow callback before it). Then the batch is overdue: run it
+            # at once.
             self._timer = self.clock.call_later(max(0.0, due - now), self._fire)
     # --8<-- [end:trigger]
 

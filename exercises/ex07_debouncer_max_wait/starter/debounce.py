@@ -21,8 +21,14 @@ from dualqueue import Clock, Handle, SystemClock
 
 
 def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (value >= 0 and math.isfinite(value))
+    ):
+        raise ValueError(
+            f"{name} must be a finite number of seconds >= 0, got {value!r}"
+        )
     return float(value)
 
 
@@ -46,12 +52,14 @@ class Debouncer:
         self._lock = threading.Lock()
         self._batch: list[Any] = []
         self._timer: Handle | None = None
-        self._first_at: float | None = None  # when the pending batch's first trigger came; None if nothing pending
+        # when the pending batch's first trigger came; None if nothing pending
+        self._first_at: float | None = None
     # --8<-- [end:init]
 
     # --8<-- [start:trigger]
     def trigger(self, item: Any = None) -> None:
-        """Add ``item`` (unless None) to the pending batch and restart the quiet window."""
+        """Add ``item`` (unless None) to the pending batch and restart the quiet
+        window."""
         with self._lock:
             now = self.clock.now()
             if item is not None:
@@ -60,8 +68,8 @@ class Debouncer:
                 self._first_at = now
             if self._timer is not None:
                 self._timer.cancel()
-            # TODO: the run is due `wait` after this trigger, but never later than `max_wait`
-            #       after the batch's first trigger.
+            # TODO: the run is due `wait` after this trigger, but never later than
+            # `max_wait` after the batch's first trigger.
             due = now + self.wait
             self._timer = self.clock.call_later(due - now, self._fire)
     # --8<-- [end:trigger]

@@ -23,7 +23,8 @@ logger = logging.getLogger("dualqueue")
 
 @dataclass(frozen=True)
 class GaveUp:
-    """A task that failed for the last time: its name, how many attempts it had, and its last error's type."""
+    """A task that failed for the last time: its name, how many attempts it had, and its
+    last error's type."""
 
     task: str
     attempts: int
@@ -35,7 +36,8 @@ def task_name(fn: Callable[..., object]) -> str:
 
 
 class Retry:
-    """Run tasks with bounded attempts and exponential backoff; failures that give up become dead letters."""
+    """Run tasks with bounded attempts and exponential backoff; failures that give up
+    become dead letters."""
 
     def __init__(
         self,
@@ -49,8 +51,16 @@ class Retry:
     ) -> None:
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValueError(f"attempts must be an int >= 1, got {attempts!r}")
-        if not (base_delay >= 0 and max_delay >= 0 and math.isfinite(base_delay) and math.isfinite(max_delay)):
-            raise ValueError(f"delays must be finite numbers >= 0, got {base_delay!r} and {max_delay!r}")
+        if not (
+            base_delay >= 0
+            and max_delay >= 0
+            and math.isfinite(base_delay)
+            and math.isfinite(max_delay)
+        ):
+            raise ValueError(
+                f"delays must be finite numbers >= 0, got {base_delay!r} and "
+                f"{max_delay!r}"
+            )
         if not (factor >= 1 and math.isfinite(factor)):
             raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
         self.clock = clock
@@ -69,23 +79,44 @@ class Retry:
 
     # --8<-- [start:run]
     def run(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Call ``fn(*args, **kwargs)`` now; retry it later if it fails. Never raises, never waits."""
+        """Call ``fn(*args, **kwargs)`` now; retry it later if it fails. Never raises,
+        never waits."""
         self._attempt(fn, args, kwargs, 1)
 
-    def _attempt(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any], attempt: int) -> None:
+    def _attempt(
+        self,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        attempt: int,
+    ) -> None:
         try:
             fn(*args, **kwargs)
         except Exception as exc:
             if attempt < self.attempts and isinstance(exc, self.retry_on):
                 delay = self.delay(attempt)
-                logger.warning("dualqueue: task %s failed (attempt %d, %s); retrying in %.2fs",
-                               task_name(fn), attempt, type(exc).__name__, delay)
+                logger.warning(
+                    "dualqueue: task %s failed (attempt %d, %s); retrying in %.2fs",
+                    task_name(fn),
+                    attempt,
+                    type(exc).__name__,
+                    delay,
+                )
                 # The clock calls the next attempt later; this thread is free at once.
-                self.clock.call_later(delay, lambda: self._attempt(fn, args, kwargs, attempt + 1))
+                self.clock.call_later(
+                    delay, lambda: self._attempt(fn, args, kwargs, attempt + 1)
+                )
             else:
                 self._give_up(fn, attempt, exc)
     # --8<-- [end:run]
 
-    def _give_up(self, fn: Callable[..., object], attempts: int, exc: Exception) -> None:
+    def _give_up(
+        self, fn: Callable[..., object], attempts: int, exc: Exception
+    ) -> None:
         self.dead_letters.append(GaveUp(task_name(fn), attempts, type(exc).__name__))
-        logger.error("dualqueue: task %s failed after %d attempt(s)", task_name(fn), attempts, exc_info=exc)
+        logger.error(
+            "dualqueue: task %s failed after %d attempt(s)",
+            task_name(fn),
+            attempts,
+            exc_info=exc,
+        )

@@ -24,7 +24,8 @@ logger = logging.getLogger("dualqueue")
 
 @dataclass(frozen=True)
 class GaveUp:
-    """A task that failed for the last time: its name, how many attempts it had, and its last error's type."""
+    """A task that failed for the last time: its name, how many attempts it had, and its
+    last error's type."""
 
     task: str
     attempts: int
@@ -36,7 +37,8 @@ def task_name(fn: Callable[..., object]) -> str:
 
 
 class Retry:
-    """Run tasks with bounded attempts and exponential backoff; failures that give up become dead letters."""
+    """Run tasks with bounded attempts and exponential backoff; failures that give up
+    become dead letters."""
 
     def __init__(
         self,
@@ -50,8 +52,16 @@ class Retry:
     ) -> None:
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValueError(f"attempts must be an int >= 1, got {attempts!r}")
-        if not (base_delay >= 0 and max_delay >= 0 and math.isfinite(base_delay) and math.isfinite(max_delay)):
-            raise ValueError(f"delays must be finite numbers >= 0, got {base_delay!r} and {max_delay!r}")
+        if not (
+            base_delay >= 0
+            and max_delay >= 0
+            and math.isfinite(base_delay)
+            and math.isfinite(max_delay)
+        ):
+            raise ValueError(
+                f"delays must be finite numbers >= 0, got {base_delay!r} and "
+                f"{max_delay!r}"
+            )
         if not (factor >= 1 and math.isfinite(factor)):
             raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
         self.clock = clock
@@ -65,15 +75,18 @@ class Retry:
     # --8<-- [start:delay]
     def delay(self, failures: int) -> float:
         """Seconds to wait after ``failures`` failed attempts (``failures >= 1``)."""
-        # TODO: base_delay after the first failure, times factor after each further one, never above max_delay.
+        # TODO: base_delay after the first failure, times factor after each further one,
+        # never above max_delay.
         return self.base_delay
     # --8<-- [end:delay]
 
     # --8<-- [start:run]
     def run(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Call ``fn(*args, **kwargs)`` now; retry it later if it fails. Never raises, never waits."""
-        # TODO: this loop holds the calling thread for every delay. Make one attempt here, and let
-        #       the clock call the next attempt later (clock.call_later(delay, ...)).
+        """Call ``fn(*args, **kwargs)`` now; retry it later if it fails. Never raises,
+        never waits."""
+        # TODO: this loop holds the calling thread for every delay. Make one attempt
+        # here, and let the clock call the next attempt later (clock.call_later(delay,
+        # ...)).
         for attempt in range(1, self.attempts + 1):
             try:
                 fn(*args, **kwargs)
@@ -85,6 +98,13 @@ class Retry:
                 time.sleep(self.delay(attempt))
     # --8<-- [end:run]
 
-    def _give_up(self, fn: Callable[..., object], attempts: int, exc: Exception) -> None:
+    def _give_up(
+        self, fn: Callable[..., object], attempts: int, exc: Exception
+    ) -> None:
         self.dead_letters.append(GaveUp(task_name(fn), attempts, type(exc).__name__))
-        logger.error("dualqueue: task %s failed after %d attempt(s)", task_name(fn), attempts, exc_info=exc)
+        logger.error(
+            "dualqueue: task %s failed after %d attempt(s)",
+            task_name(fn),
+            attempts,
+            exc_info=exc,
+        )

@@ -37,8 +37,10 @@ class ShutdownReport:
     """
 
     finished: int  # finished (succeeded or failed) during the drain
-    dropped: tuple[str, ...]  # names of the tasks removed unrun at the deadline, in queue order
-    still_running: tuple[str, ...]  # names of the tasks still running at the deadline (left to their threads)
+    # names of the tasks removed unrun at the deadline, in queue order
+    dropped: tuple[str, ...]
+    # names of the tasks still running at the deadline (left to their threads)
+    still_running: tuple[str, ...]
 
     @property
     def complete(self) -> bool:
@@ -53,27 +55,38 @@ class WorkerPool:
         self.workers = workers
         # The one mutex: it guards everything below.
         self._mutex = threading.Lock()
-        self._not_empty = threading.Condition(self._mutex)  # a task was queued, or idle workers must exit
-        self._all_tasks_done = threading.Condition(self._mutex)  # nothing queued or running
+        # a task was queued, or idle workers must exit
+        self._not_empty = threading.Condition(self._mutex)
+        # nothing queued or running
+        self._all_tasks_done = threading.Condition(self._mutex)
         self._queue: deque[_Item] = deque()
-        self._current: list[str | None] = [None] * workers  # the name of the task each worker runs
+        # the name of the task each worker runs
+        self._current: list[str | None] = [None] * workers
         self._running = 0
         self.finished = 0  # tasks over, whichever way they ended
-        self.dropped = 0  # tasks removed unrun by a shutdown: the only way a task is lost
+        # tasks removed unrun by a shutdown: the only way a task is lost
+        self.dropped = 0
         self._threads: list[threading.Thread] = []
         self._closed = False  # no more submits
         self._stopping = False  # workers exit once the queue is empty
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)``. Raises PoolClosedError once shutdown has begun."""
+        """Queue ``fn(*args, **kwargs)``. Raises PoolClosedError once shutdown has
+        begun."""
         with self._mutex:
             if self._closed:
-                raise PoolClosedError(f"{self.name!r} pool is shut down; {task_name(fn)} was not queued")
+                raise PoolClosedError(
+                    f"{self.name!r} pool is shut down; {task_name(fn)} was not queued"
+                )
             self._queue.append((fn, args, kwargs))
             if not self._threads:
                 for slot in range(self.workers):
-                    thread = threading.Thread(target=self._work, args=(slot,), daemon=True,
-                                              name=f"dualqueue-{self.name}-{slot}")
+                    thread = threading.Thread(
+                        target=self._work,
+                        args=(slot,),
+                        daemon=True,
+                        name=f"dualqueue-{self.name}-{slot}",
+                    )
                     thread.start()
                     self._threads.append(thread)
             self._not_empty.notify()
@@ -91,7 +104,9 @@ class WorkerPool:
             try:
                 fn(*args, **kwargs)
             except BaseException:  # a worker never dies of a task
-                logger.exception("dualqueue: task %s failed in pool %r", task_name(fn), self.name)
+                logger.exception(
+                    "dualqueue: task %s failed in pool %r", task_name(fn), self.name
+                )
             finally:
                 del fn, args, kwargs
                 with self._mutex:
@@ -106,30 +121,44 @@ class WorkerPool:
 
     # --8<-- [start:shutdown]
     def shutdown(self, timeout: float | None = 30.0) -> ShutdownReport:
-        """Stop intake, let the workers drain the queue for up to ``timeout`` seconds, drop the rest, report.
+        """Stop intake, let the workers drain the queue for up to ``timeout`` seconds,
+        drop the rest, report.
 
-        ``timeout=None`` waits as long as it takes; ``timeout=0`` drops everything queued at once.
+        ``timeout=None`` waits as long as it takes; ``timeout=0`` drops everything
+        queued at once.
         """
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self._all_tasks_done:
-            self._closed = True  # from here on, submit raises: nothing new joins the drain
+            # from here on, submit raises: nothing new joins the drain
+            self._closed = True
             finished_before = self.finished
             while not self._idle():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     break
                 self._all_tasks_done.wait(remaining)
-            # The deadline: what is still queued is dropped here, and only here, counted and named.
+            # The deadline: what is still queued is dropped here, and only here, counted
+            # and named.
             dropped = tuple(task_name(item[0]) for item in self._queue)
             self._queue.clear()
             self.dropped += len(dropped)
             still_running = tuple(name for name in self._current if name is not None)
             finished = self.finished - finished_before
             self._stopping = True
-            self._not_empty.notify_all()  # idle workers exit; busy ones exit after their task
-        report = ShutdownReport(finished=finished, dropped=dropped, still_running=still_running)
+            # idle workers exit; busy ones exit after their task
+            self._not_empty.notify_all()
+        report = ShutdownReport(
+            finished=finished, dropped=dropped, still_running=still_running
+        )
         if not report.complete:
-            logger.warning("dualqueue: pool %r shut down with %d task(s) dropped %s and %d still running %s",
-                           self.name, len(dropped), list(dropped), len(still_running), list(still_running))
+            logger.warning(
+                "dualqueue: pool %r shut down with %d task(s) dropped %s and %d still "
+                "running %s",
+                self.name,
+                len(dropped),
+                list(dropped),
+                len(still_running),
+                list(still_running),
+            )
         return report
     # --8<-- [end:shutdown]

@@ -37,8 +37,10 @@ class ShutdownReport:
     """
 
     finished: int  # finished (succeeded or failed) during the drain
-    dropped: tuple[str, ...]  # names of the tasks removed unrun at the deadline, in queue order
-    still_running: tuple[str, ...]  # names of the tasks still running at the deadline (left to their threads)
+    # names of the tasks removed unrun at the deadline, in queue order
+    dropped: tuple[str, ...]
+    # names of the tasks still running at the deadline (left to their threads)
+    still_running: tuple[str, ...]
 
     @property
     def complete(self) -> bool:
@@ -53,27 +55,38 @@ class WorkerPool:
         self.workers = workers
         # The one mutex: it guards everything below.
         self._mutex = threading.Lock()
-        self._not_empty = threading.Condition(self._mutex)  # a task was queued, or idle workers must exit
-        self._all_tasks_done = threading.Condition(self._mutex)  # nothing queued or running
+        # a task was queued, or idle workers must exit
+        self._not_empty = threading.Condition(self._mutex)
+        # nothing queued or running
+        self._all_tasks_done = threading.Condition(self._mutex)
         self._queue: deque[_Item] = deque()
-        self._current: list[str | None] = [None] * workers  # the name of the task each worker runs
+        # the name of the task each worker runs
+        self._current: list[str | None] = [None] * workers
         self._running = 0
         self.finished = 0  # tasks over, whichever way they ended
-        self.dropped = 0  # tasks removed unrun by a shutdown: the only way a task is lost
+        # tasks removed unrun by a shutdown: the only way a task is lost
+        self.dropped = 0
         self._threads: list[threading.Thread] = []
         self._closed = False  # no more submits
         self._stopping = False  # workers exit once the queue is empty
 
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)``. Raises PoolClosedError once shutdown has begun."""
+        """Queue ``fn(*args, **kwargs)``. Raises PoolClosedError once shutdown has
+        begun."""
         with self._mutex:
             if self._closed:
-                raise PoolClosedError(f"{self.name!r} pool is shut down; {task_name(fn)} was not queued")
+                raise PoolClosedError(
+                    f"{self.name!r} pool is shut down; {task_name(fn)} was not queued"
+                )
             self._queue.append((fn, args, kwargs))
             if not self._threads:
                 for slot in range(self.workers):
-                    thread = threading.Thread(target=self._work, args=(slot,), daemon=True,
-                                              name=f"dualqueue-{self.name}-{slot}")
+                    thread = threading.Thread(
+                        target=self._work,
+                        args=(slot,),
+                        daemon=True,
+                        name=f"dualqueue-{self.name}-{slot}",
+                    )
                     thread.start()
                     self._threads.append(thread)
             self._not_empty.notify()
@@ -91,7 +104,9 @@ class WorkerPool:
             try:
                 fn(*args, **kwargs)
             except BaseException:  # a worker never dies of a task
-                logger.exception("dualqueue: task %s failed in pool %r", task_name(fn), self.name)
+                logger.exception(
+                    "dualqueue: task %s failed in pool %r", task_name(fn), self.name
+                )
             finally:
                 del fn, args, kwargs
                 with self._mutex:
@@ -106,15 +121,18 @@ class WorkerPool:
 
     # --8<-- [start:shutdown]
     def shutdown(self, timeout: float | None = 30.0) -> ShutdownReport:
-        """Stop intake, let the workers drain the queue for up to ``timeout`` seconds, drop the rest, report.
+        """Stop intake, let the workers drain the queue for up to ``timeout`` seconds,
+        drop the rest, report.
 
-        ``timeout=None`` waits as long as it takes; ``timeout=0`` drops everything queued at once.
+        ``timeout=None`` waits as long as it takes; ``timeout=0`` drops everything
+        queued at once.
         """
         with self._mutex:
             self._closed = True
-            # TODO: wait (on self._all_tasks_done) until the pool is idle or the deadline has passed;
-            #       then remove what is still queued, counting it in self.dropped and naming each task;
-            #       name the tasks still running; count how many finished during the drain.
+            # TODO: wait (on self._all_tasks_done) until the pool is idle or the
+            # deadline has passed; then remove what is still queued, counting it in
+            # self.dropped and naming each task; name the tasks still running; count how
+            # many finished during the drain.
             self._stopping = True
             self._not_empty.notify_all()
         return ShutdownReport(finished=0, dropped=(), still_running=())

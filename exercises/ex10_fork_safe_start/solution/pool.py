@@ -1,4 +1,5 @@
-"""A pool of worker threads that works in every process, including the ones made by ``os.fork()``.
+"""A pool of worker threads that works in every process, including the ones made by
+``os.fork()``.
 
 Exercise 10, solved.
 
@@ -51,7 +52,8 @@ class WorkerPool:
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at once."""
+        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at
+        once."""
         with self._mutex:
             self._queue.append((fn, args, kwargs))
             if not self._threads:  # the first submit in this process starts the workers
@@ -61,7 +63,9 @@ class WorkerPool:
 
     def _start_workers(self) -> None:
         for slot in range(self.workers):
-            thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True)
+            thread = threading.Thread(
+                target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -89,9 +93,12 @@ class WorkerPool:
             return len(self._queue)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or running; False if ``timeout`` passed first."""
+        """Wait until nothing is queued or running; False if ``timeout`` passed
+        first."""
         with self._all_tasks_done:
-            return self._all_tasks_done.wait_for(lambda: not self._queue and not self._running, timeout)
+            return self._all_tasks_done.wait_for(
+                lambda: not self._queue and not self._running, timeout
+            )
 
 
 # --8<-- [start:fork]

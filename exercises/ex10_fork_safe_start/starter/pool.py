@@ -1,4 +1,5 @@
-"""A pool of worker threads that must work in every process, including the ones made by ``os.fork()``.
+"""A pool of worker threads that must work in every process, including the ones made by
+``os.fork()``.
 
 Exercise 10. This pool starts its threads as soon as it is made, and does
 nothing about ``fork()``. Under ``gunicorn --preload`` the app (and this pool)
@@ -35,16 +36,19 @@ class WorkerPool:
         self._queue: deque[_Item] = deque()
         self._running = 0
         self._threads: list[threading.Thread] = []
-        # TODO: start no thread here: the first submit should (in the process that submits).
+        # TODO: start no thread here: the first submit should (in the process that
+        # submits).
         self._start_workers()
-        # TODO: after os.fork(), the child must get this pool back fresh: a new mutex and
-        #       conditions (a lock held at fork time stays held forever in the child), an empty
-        #       queue (the parent's backlog is the parent's), and no threads until its first submit.
+        # TODO: after os.fork(), the child must get this pool back fresh: a new mutex
+        # and conditions (a lock held at fork time stays held forever in the child), an
+        # empty queue (the parent's backlog is the parent's), and no threads until its
+        # first submit.
     # --8<-- [end:init]
 
     # --8<-- [start:submit]
     def submit(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
-        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at once."""
+        """Queue ``fn(*args, **kwargs)`` to run on one of the workers. Returns at
+        once."""
         with self._mutex:
             self._queue.append((fn, args, kwargs))
             self._not_empty.notify()
@@ -52,7 +56,9 @@ class WorkerPool:
 
     def _start_workers(self) -> None:
         for slot in range(self.workers):
-            thread = threading.Thread(target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True)
+            thread = threading.Thread(
+                target=self._work, name=f"dualqueue-{self.name}-{slot}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -80,6 +86,9 @@ class WorkerPool:
             return len(self._queue)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or running; False if ``timeout`` passed first."""
+        """Wait until nothing is queued or running; False if ``timeout`` passed
+        first."""
         with self._all_tasks_done:
-            return self._all_tasks_done.wait_for(lambda: not self._queue and not self._running, timeout)
+            return self._all_tasks_done.wait_for(
+                lambda: not self._queue and not self._running, timeout
+            )

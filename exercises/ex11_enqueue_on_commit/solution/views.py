@@ -22,13 +22,16 @@ from exercises.ex11_enqueue_on_commit.tasks import send_invitation
 # --8<-- [start:invite]
 @require_POST
 def invite(request: HttpRequest) -> JsonResponse:
-    """POST ``email=a@example.com&email=b@example.com``: create each account and email each an invitation."""
+    """POST ``email=a@example.com&email=b@example.com``: create each account and email
+    each an invitation."""
     user_model = get_user_model()
     invited = []
     for address in request.POST.getlist("email"):
-        user = user_model.objects.create_user(username=address, email=address)  # IntegrityError if taken
-        # partial binds this user's pk now; `lambda: send_invitation.enqueue(user.pk)` would read
-        # `user` when the transaction commits, after the loop: every email to the last address.
+        # IntegrityError if taken
+        user = user_model.objects.create_user(username=address, email=address)
+        # partial binds this user's pk now; `lambda: send_invitation.enqueue(user.pk)`
+        # would read `user` when the transaction commits, after the loop: every email to
+        # the last address.
         transaction.on_commit(partial(send_invitation.enqueue, user.pk))
         invited.append(address)
     return JsonResponse({"invited": invited})

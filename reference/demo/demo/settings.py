@@ -47,49 +47,65 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 # --8<-- [start:production-defaults]
-# Off unless asked for: `make demo` (runserver on a laptop) sets DJANGO_DEBUG=1. Debug pages show
-# settings, paths and local variables to whoever triggers them, and every 404 lists the URLs.
+# Off unless asked for: `make demo` (runserver on a laptop) sets DJANGO_DEBUG=1. Debug
+# pages show settings, paths and local variables to whoever triggers them, and every 404
+# lists the URLs.
 DEBUG = _flag("DJANGO_DEBUG", default=False)
 
-# The built-in key only ever signs a laptop's demo sessions (DEBUG on). Without DEBUG, a key that
-# anyone can read in this file would let them forge sessions and reset tokens: refuse to start.
+# The built-in key only ever signs a laptop's demo sessions (DEBUG on). Without DEBUG, a
+# key that anyone can read in this file would let them forge sessions and reset tokens:
+# refuse to start.
 BUILT_IN_SECRET_KEY = "dualqueue-demo-insecure-key-for-local-use-only-0123456789"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip() or BUILT_IN_SECRET_KEY
 if SECRET_KEY == BUILT_IN_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set and DEBUG is off: the demo will not sign sessions and password-reset "
-        "links with the key written in its settings file. Set DJANGO_SECRET_KEY to a long random value, e.g. "
-        "the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'; or set DJANGO_DEBUG=1 "
-        "to run it on your own machine."
+        "DJANGO_SECRET_KEY is not set and DEBUG is off: the demo will not sign "
+        "sessions and password-reset links with the key written in its settings file. "
+        "Set DJANGO_SECRET_KEY to a long random value, e.g. the output of: python -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'; or set DJANGO_DEBUG=1 to "
+        "run it on your own machine."
     )
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+_hosts = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = [h for h in _hosts.split(",") if h]
 
-# HTTPS: on whenever DEBUG is off, unless DJANGO_HTTPS=0 says the demo is served over plain HTTP
-# (a loopback test). On: redirect to https, cookies only over https, HSTS (DJANGO_HSTS_SECONDS,
-# a year by default, with subdomains and the preload flag, DJANGO_HSTS_PRELOAD=0 to leave it out).
-# Behind a proxy that ends TLS, DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto: set it
-# only if the proxy always sets (or strips) that header.
+# HTTPS: on whenever DEBUG is off, unless DJANGO_HTTPS=0 says the demo is served over
+# plain HTTP (a loopback test). On: redirect to https, cookies only over https, HSTS
+# (DJANGO_HSTS_SECONDS, a year by default, with subdomains and the preload flag,
+# DJANGO_HSTS_PRELOAD=0 to leave it out). Behind a proxy that ends TLS,
+# DJANGO_TLS_PROXY_HEADER=1 trusts its X-Forwarded-Proto: set it only if the proxy
+# always sets (or strips) that header.
 HTTPS = _flag("DJANGO_HTTPS", default=not DEBUG)
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_SECONDS = int(
+        os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600))
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag(
+        "DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
     SECURE_HSTS_PRELOAD = _flag("DJANGO_HSTS_PRELOAD", default=True)
 if _flag("DJANGO_TLS_PROXY_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Where links sent out of band (the password-reset email) point: configured, never taken from a
-# request's Host header. By default the first allowed host, over https when HTTPS is on.
+# Where links sent out of band (the password-reset email) point: configured, never taken
+# from a request's Host header. By default the first allowed host, over https when HTTPS
+# is on.
 PUBLIC_URL = os.environ.get("DEMO_PUBLIC_URL", "").strip() or (
-    f"{'https' if HTTPS else 'http'}://{ALLOWED_HOSTS[0] if ALLOWED_HOSTS else 'localhost'}"
+    f"{'https' if HTTPS else 'http'}://"
+    f"{ALLOWED_HOSTS[0] if ALLOWED_HOSTS else 'localhost'}"
     + (":8000" if DEBUG else "")
 )
 _public = urlsplit(PUBLIC_URL)
-if _public.scheme not in {"http", "https"} or not _public.netloc or _public.path not in {"", "/"}:
+if (
+    _public.scheme not in {"http", "https"}
+    or not _public.netloc
+    or _public.path not in {"", "/"}
+):
     raise ImproperlyConfigured(
-        f"DEMO_PUBLIC_URL must be the site's scheme and host, such as https://esg.example.com; got {PUBLIC_URL!r}"
+        "DEMO_PUBLIC_URL must be the site's scheme and host, such as "
+        f"https://esg.example.com; got {PUBLIC_URL!r}"
     )
 # --8<-- [end:production-defaults]
 
@@ -101,7 +117,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    *TASKS_APPS,  # the django_tasks backport on Django 5.2; nothing on Django 6 (django.tasks is built in)
+    # the django_tasks backport on Django 5.2; nothing on Django 6 (django.tasks is
+    # built in)
+    *TASKS_APPS,
     "dualqueue.django",
     "esg.accounts",
     "esg.sites",
@@ -204,14 +222,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "esg-platform@localhos
 # --8<-- [start:dualqueue]
 DUALQUEUE = {
     "POOLS": {"general": 2, "site": 10},
-    # At most this many tasks wait in each pool; past it a request is answered 503 (Retry-After).
+    # At most this many tasks wait in each pool; past it a request is answered 503
+    # (Retry-After).
     "MAXSIZE": {"general": 1000, "site": int(os.environ.get("SITE_QUEUE_MAX", "200"))},
     "EXIT_TIMEOUT": 25.0,  # under gunicorn's default graceful timeout of 30 s
-    "STATUS_ACCESS": "staff-or-token",  # token from the DUALQUEUE_STATUS_TOKEN environment variable
+    # token from the DUALQUEUE_STATUS_TOKEN environment variable
+    "STATUS_ACCESS": "staff-or-token",
     "RESULTS_KEPT": 1000,
-    # Each worker process publishes its picture here; the status views show every process's.
+    # Each worker process publishes its picture here; the status views show every
+    # process's.
     "PROCESSES_DIR": str(VAR_DIR / "processes"),
-    "RESULT_STORE": "database",  # every gunicorn worker reads every result, and they survive a restart
+    # every gunicorn worker reads every result, and they survive a restart
+    "RESULT_STORE": "database",
 }
 # --8<-- [end:dualqueue]
 

@@ -107,9 +107,9 @@ class DualqueueBackend(BaseTaskBackend):
     """Run each queue's tasks on its dualqueue pool, in this process."""
 
     # --8<-- [start:flags]
-    supports_defer = False  # no run_after: a pool runs what it is given, as soon as a worker is free
-    supports_async_task = True  # coroutines run to completion on the worker (async_to_sync)
-    supports_get_result = _SupportsGetResult()  # True with RESULT_STORE "database" only: see below
+    supports_defer = False  # no run_after: a pool runs a task once a worker is free
+    supports_async_task = True  # coroutines run to the end on the worker (async_to_sync)
+    supports_get_result = _SupportsGetResult()  # True with RESULT_STORE "database" only
     supports_priority = False  # a pool is FIFO; isolation comes from separate pools
     # --8<-- [end:flags]
 

@@ -114,8 +114,11 @@ _stop_requested_at: float | None = None
 
 
 # --8<-- [start:drain-budget]
-def drain_budget(graceful: float, exit_timeout: float, stop_requested_at: float | None, now: float) -> float:
-    """Seconds ``worker_exit`` may drain: ``EXIT_TIMEOUT``, but never past gunicorn's kill minus a margin."""
+def drain_budget(
+    graceful: float, exit_timeout: float, stop_requested_at: float | None, now: float
+) -> float:
+    """Seconds ``worker_exit`` may drain: ``EXIT_TIMEOUT``, but never past gunicorn's
+    kill minus a margin."""
     spent = 0.0 if stop_requested_at is None else max(0.0, now - stop_requested_at)
     return max(0.0, min(exit_timeout, graceful - EXIT_MARGIN - spent))
 # --8<-- [end:drain-budget]
