@@ -214,7 +214,10 @@ def _processes_dir(value: object) -> str | None:
     if value is None:
         return None
     if value == "auto":
-        base = getattr(settings, "BASE_DIR", None)
+        # parse() also validates a settings dict before Django is configured (a
+        # project's own tests): then there is no BASE_DIR to read.
+        readable = settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE")
+        base = getattr(settings, "BASE_DIR", None) if readable else None
         if base:
             return os.path.abspath(os.path.join(str(base), "var", "dualqueue-processes"))
         module = os.environ.get("DJANGO_SETTINGS_MODULE", "settings")
