@@ -48,7 +48,7 @@ class BackendContractTests(SimpleTestCase):
         self.assertEqual(backend.queue_pools, {"default": "general", "site": "site"})
 
     def test_capability_flags_are_honest(self) -> None:
-        self.assertFalse(DualqueueBackend.supports_defer)
+        self.assertTrue(DualqueueBackend.supports_defer)  # run_after waits on the pool's clock (and in the row)
         self.assertFalse(DualqueueBackend.supports_priority)
         self.assertTrue(DualqueueBackend.supports_async_task)
         # "from any thread or process": only the database store can say yes.
