@@ -383,6 +383,7 @@ def _entry(
         "last_heard_seconds": round(age, 3),
         "pools": picture.get("pools", {}),
         "debouncers": picture.get("debouncers", {}),
+        "periodic": picture.get("periodic", {}) if isinstance(picture.get("periodic", {}), dict) else {},
         "unfinished": _unfinished(picture) if state != "live" else {},
     }
 

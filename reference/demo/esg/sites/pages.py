@@ -25,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from dualqueue.django import progress_of
 
 from esg.jsonapi import ApiError, setting
 
@@ -98,7 +99,21 @@ def site_new(request: HttpRequest) -> HttpResponse:
 
 def _history(site: Site) -> list[Analysis]:
     reconcile(site.analyses.all())
-    return list(site.analyses.all()[:HISTORY_SHOWN])
+    rows = list(site.analyses.all()[:HISTORY_SHOWN])
+    for analysis in rows:
+        analysis.progress = analysis_progress(analysis)  # type: ignore[attr-defined]
+    return rows
+
+
+def analysis_progress(analysis: Analysis) -> dict[str, Any] | None:
+    """What a running analysis last reported (its task's result row, written by any process), as percent."""
+    if analysis.status != Analysis.Status.RUNNING or not analysis.task_result_id:
+        return None
+    progress = progress_of(analysis.task_result_id)
+    if progress is None:
+        return None
+    fraction = progress["fraction"]
+    return {**progress, "percent": None if fraction is None else round(100 * fraction)}
 
 
 @login_required

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
+from dualqueue.django import progress_of
 
 from esg import admission
 from esg.jsonapi import ApiError, json_endpoint, read_body, read_json, setting, unknown_fields
@@ -240,6 +241,10 @@ def analysis_status(request: HttpRequest, site_id: str, result_id: str) -> JsonR
     if analysis is None:
         raise ApiError(404, f"no analysis {result_id!r} for site {site.id}")
     answer: dict[str, Any] = {"result_id": str(analysis.pk), "site_id": site.id, "status": analysis.status}
+    if analysis.status == Analysis.Status.RUNNING and analysis.task_result_id:
+        progress = progress_of(analysis.task_result_id)
+        if progress is not None:
+            answer["progress"] = {k: progress[k] for k in ("current", "total", "fraction", "message")}
     if analysis.status == Analysis.Status.SUCCESSFUL:
         answer["result"] = analysis.result
     elif analysis.status == Analysis.Status.FAILED:
