@@ -1,0 +1,195 @@
+"""Later, every, how far along: deferred results in the database, the periodic claims, progress on the result.
+
+Every claim here is proved on the real ORM (SQLite in the tests; the same UPDATEs run on
+PostgreSQL), with explicit calls instead of waiting: ``claim`` is called for two "processes" in
+turn, as the database would apply their UPDATEs one after the other.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.test import TransactionTestCase, override_settings
+from django.utils import timezone
+from dualqueue.django import registry
+from dualqueue.django.backend import DualqueueBackend, _TaskRun
+from dualqueue.django.claims import DatabaseClaims, skipped_between
+from dualqueue.django.compat import TaskResult, TaskResultStatus, random_id
+from dualqueue.django.models import PeriodicClaim, TaskResultRecord
+from dualqueue.django.results import DatabaseResultStore, MemoryResultStore
+
+from tests.django import tasks
+
+
+def _result(task: Any, run_after: datetime.datetime | None = None) -> TaskResult[Any]:
+    if run_after is not None:
+        task = task.using(run_after=run_after)
+    return TaskResult(
+        task=task, id=random_id(), status=TaskResultStatus.READY, enqueued_at=timezone.now(), started_at=None,
+        last_attempted_at=None, finished_at=None, args=["x"], kwargs={}, backend="default", errors=[], worker_ids=[],
+    )  # fmt: skip
+
+
+class DatabaseClaimsTests(TransactionTestCase):
+    """Each tick is claimed by exactly one process; a tick nobody ran is counted as skipped."""
+
+    def test_two_processes_claiming_the_same_tick_one_wins(self) -> None:
+        first, second = DatabaseClaims(), DatabaseClaims()
+        self.assertTrue(first.claim("reconcile", 60.0, 0.0).won)
+        self.assertFalse(second.claim("reconcile", 60.0, 0.0).won, "the same tick twice: a doubled tick")
+        self.assertTrue(second.claim("reconcile", 120.0, 60.0).won)
+        self.assertFalse(first.claim("reconcile", 120.0, 60.0).won)
+        row = PeriodicClaim.objects.get(name="reconcile")
+        self.assertEqual((row.last_tick, row.runs, row.skipped), (120.0, 2, 0))
+
+    def test_an_older_tick_never_wins_after_a_newer_one(self) -> None:
+        claims = DatabaseClaims()
+        self.assertTrue(claims.claim("x", 300.0, 240.0).won)
+        self.assertFalse(claims.claim("x", 240.0, 180.0).won, "a late process must not run an old tick again")
+
+    def test_ticks_nobody_ran_are_counted_as_skipped(self) -> None:
+        claims = DatabaseClaims()
+        self.assertTrue(claims.claim("x", 60.0, 0.0).won)
+        # Nobody was alive at 120, 180 and 240: the winner of 300 records three skipped ticks.
+        answer = claims.claim("x", 300.0, 240.0)
+        self.assertEqual((answer.won, answer.last_tick, answer.skipped, answer.total_skipped), (True, 60.0, 3, 3))
+        self.assertEqual(claims.state("x")["skipped"], 3)  # type: ignore[index]
+
+    def test_the_compare_and_set_refuses_a_row_changed_since_it_was_read(self) -> None:
+        claims = DatabaseClaims()
+        claims.claim("x", 60.0, 0.0)
+        original = PeriodicClaim.objects.filter
+
+        def moved_meanwhile(*args: Any, **kwargs: Any) -> Any:
+            # Another process claims tick 120 between this process's read and its UPDATE.
+            if "last_tick" in kwargs or (args and "last_tick" in str(args[0])):
+                PeriodicClaim.objects.update(last_tick=120.0)
+            return original(*args, **kwargs)
+
+        PeriodicClaim.objects.filter = moved_meanwhile  # type: ignore[method-assign]
+        try:
+            answer = claims.claim("x", 120.0, 60.0)
+        finally:
+            PeriodicClaim.objects.filter = original  # type: ignore[method-assign]
+        self.assertFalse(answer.won, "the row moved to tick 120 after the read: the UPDATE must change nothing")
+
+    def test_skipped_between(self) -> None:
+        self.assertEqual(skipped_between(None, 0.0, 60.0), 0)  # the first tick ever
+        self.assertEqual(skipped_between(0.0, 0.0, 60.0), 0)  # the previous tick was run
+        self.assertEqual(skipped_between(0.0, 60.0, 120.0), 1)
+        self.assertEqual(skipped_between(0.0, 600.0, 660.0), 10)
+
+
+@override_settings(DUALQUEUE={"RESULT_STORE": "database"})
+class DeferredRowTests(TransactionTestCase):
+    """A deferred task's row: written at enqueue, waiting for any process, claimed by exactly one."""
+
+    def test_the_row_is_written_at_once_with_its_run_after(self) -> None:
+        store = DatabaseResultStore(None)
+        later = timezone.now() + datetime.timedelta(hours=1)
+        result = _result(tasks.count_run, later)
+        store.add(result)  # no flush: a deferred row does not wait for the writer thread
+        row = TaskResultRecord.objects.get(result_id=result.id)
+        self.assertEqual((row.status, row.run_after), ("READY", later))
+        self.assertEqual([r.id for r in store.deferred()], [result.id])
+        self.assertEqual(store.deferred()[0].task.run_after, later)
+
+    def test_exactly_one_process_claims_it(self) -> None:
+        here, there = DatabaseResultStore(None), DatabaseResultStore(None)
+        result = _result(tasks.count_run, timezone.now())
+        here.add(result)
+        self.assertTrue(here.claim(result))
+        self.assertFalse(there.claim(result), "a second claim of the same row: the task would run twice")
+        self.assertEqual(TaskResultRecord.objects.get(result_id=result.id).status, "RUNNING")
+        self.assertEqual(here.deferred(), [], "a claimed row is not scheduled again")
+
+    def test_a_waiting_row_of_a_dead_process_is_not_lost(self) -> None:
+        store = DatabaseResultStore(None)
+        result = _result(tasks.count_run, timezone.now() + datetime.timedelta(hours=1))
+        store.add(result)
+        TaskResultRecord.objects.filter(result_id=result.id).update(pid=2**22 + 7, process_start="0:0")
+        self.assertEqual(store.lost(), [], "a deferred row waits for any process; its own process may be gone")
+        self.assertEqual(store.get(result.id).status, TaskResultStatus.READY)
+        self.assertEqual(store.deferred()[0].id, result.id)
+
+    def test_one_that_fell_due_runs_once_and_says_how_late(self) -> None:
+        store = DatabaseResultStore(None)
+        due = timezone.now() - datetime.timedelta(minutes=5)  # fell due while no process ran
+        result = _result(tasks.count_run, due)
+        store.add(result)
+        tasks.RUNS.clear()
+        with self.assertLogs("dualqueue.django.results", "WARNING") as logs:
+            _TaskRun(DualqueueBackend, store.deferred()[0], store)()
+        _TaskRun(DualqueueBackend, _result(tasks.count_run, due), DatabaseResultStore(None))  # built, not run
+        _TaskRun(DualqueueBackend, store.get(result.id), DatabaseResultStore(None))()  # a second process: no row
+        self.assertTrue(store.flush(10))
+        self.assertEqual(tasks.RUNS, ["x"], "ran exactly once")
+        self.assertIn("starts 300", logs.output[0])
+        again = store.get(result.id)
+        self.assertEqual(again.status, TaskResultStatus.SUCCESSFUL)
+        self.assertGreaterEqual((again.started_at - again.task.run_after).total_seconds(), 300)
+
+
+class ProgressTests(TransactionTestCase):
+    """Progress is kept with the result, written at most every PROGRESS_INTERVAL, always at the end."""
+
+    def _run(self, store: Any, total: int) -> TaskResult[Any]:
+        result = _result(tasks.report_steps)
+        object.__setattr__(result, "args", [total])
+        store.add(result)
+        _TaskRun(DualqueueBackend, result, store)()
+        return result
+
+    @override_settings(DUALQUEUE={"RESULT_STORE": "database", "PROGRESS_INTERVAL": 3600})
+    def test_writes_are_rate_limited_and_the_last_report_is_written(self) -> None:
+        saved: list[Any] = []
+        store = DatabaseResultStore(None)
+        original = store.set_progress
+        store.set_progress = lambda result, *p: (saved.append(p), original(result, *p))  # type: ignore[method-assign]
+        result = self._run(store, 50)
+        self.assertTrue(store.flush(10))
+        # 51 reports in well under an hour: the first one, and the last one with the end of the task.
+        self.assertEqual(saved, [(0.0, 50.0, "step 0 of 50"), (50.0, 50.0, "step 50 of 50")])
+        row = TaskResultRecord.objects.get(result_id=result.id)
+        self.assertEqual((row.progress_current, row.progress_total, row.progress_message), (50.0, 50.0, "step 50 of 50"))
+        self.assertEqual(store.progress(result.id)["fraction"], 1.0)  # type: ignore[index]
+        self.assertEqual(DatabaseResultStore(None).progress(result.id)["message"], "step 50 of 50")  # type: ignore[index]
+
+    @override_settings(DUALQUEUE={"RESULT_STORE": "memory", "PROGRESS_INTERVAL": 0})
+    def test_interval_zero_writes_every_report(self) -> None:
+        store = MemoryResultStore(None)
+        saved: list[Any] = []
+        original = store.set_progress
+        store.set_progress = lambda result, *p: (saved.append(p), original(result, *p))  # type: ignore[method-assign]
+        self._run(store, 4)
+        self.assertEqual([p[0] for p in saved], [0.0, 1.0, 2.0, 3.0, 4.0])
+
+    def test_outside_a_task_nothing_is_recorded(self) -> None:
+        from dualqueue.django import report_progress
+
+        self.assertFalse(report_progress(1, 2, "inline"))
+        with self.assertRaises((ValueError, TypeError)):
+            report_progress(-1, 2)
+
+
+@override_settings(
+    DUALQUEUE={"RESULT_STORE": "database", "PERIODIC": {"tick": {"task": "tests.django.tasks.count_run", "every": 60,
+                                                                  "args": ["tick"]}}}  # fmt: skip
+)
+class PeriodicStatusTests(TransactionTestCase):
+    def test_the_status_json_shows_each_schedule_with_its_claims(self) -> None:
+        DatabaseClaims().claim("tick", 120.0, 60.0)
+        from dualqueue.django.views import periodic_state
+
+        (entry,) = periodic_state({"periodic": {}})
+        self.assertEqual((entry["name"], entry["task"], entry["runs"], entry["skipped"]), ("tick", "tests.django.tasks.count_run", 1, 0))
+        self.assertEqual(entry["last_pid"], __import__("os").getpid())
+
+    def test_a_tick_enqueues_the_django_task_with_its_arguments(self) -> None:
+        tasks.RUNS.clear()
+        registry._enqueue_tick("tick")
+        self.assertTrue(registry.join(10))
+        self.assertEqual(tasks.RUNS, ["tick"])
+        self.assertTrue(registry.result_store("default").flush(10))
+        self.assertEqual(TaskResultRecord.objects.filter(task_path="tests.django.tasks.count_run").count(), 1)
