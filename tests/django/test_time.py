@@ -152,7 +152,8 @@ class ProgressTests(TransactionTestCase):
         # 51 reports in well under an hour: the first one, and the last one with the end of the task.
         self.assertEqual(saved, [(0.0, 50.0, "step 0 of 50"), (50.0, 50.0, "step 50 of 50")])
         row = TaskResultRecord.objects.get(result_id=result.id)
-        self.assertEqual((row.progress_current, row.progress_total, row.progress_message), (50.0, 50.0, "step 50 of 50"))
+        progress = (row.progress_current, row.progress_total, row.progress_message)
+        self.assertEqual(progress, (50.0, 50.0, "step 50 of 50"))
         self.assertEqual(store.progress(result.id)["fraction"], 1.0)  # type: ignore[index]
         self.assertEqual(DatabaseResultStore(None).progress(result.id)["message"], "step 50 of 50")  # type: ignore[index]
 
@@ -173,17 +174,18 @@ class ProgressTests(TransactionTestCase):
             report_progress(-1, 2)
 
 
-@override_settings(
-    DUALQUEUE={"RESULT_STORE": "database", "PERIODIC": {"tick": {"task": "tests.django.tasks.count_run", "every": 60,
-                                                                  "args": ["tick"]}}}  # fmt: skip
-)
+TICK = {"task": "tests.django.tasks.count_run", "every": 60, "args": ["tick"]}
+
+
+@override_settings(DUALQUEUE={"RESULT_STORE": "database", "PERIODIC": {"tick": TICK}})
 class PeriodicStatusTests(TransactionTestCase):
     def test_the_status_json_shows_each_schedule_with_its_claims(self) -> None:
         DatabaseClaims().claim("tick", 120.0, 60.0)
         from dualqueue.django.views import periodic_state
 
         (entry,) = periodic_state({"periodic": {}})
-        self.assertEqual((entry["name"], entry["task"], entry["runs"], entry["skipped"]), ("tick", "tests.django.tasks.count_run", 1, 0))
+        shown = (entry["name"], entry["task"], entry["runs"], entry["skipped"])
+        self.assertEqual(shown, ("tick", "tests.django.tasks.count_run", 1, 0))
         self.assertEqual(entry["last_pid"], __import__("os").getpid())
 
     def test_a_tick_enqueues_the_django_task_with_its_arguments(self) -> None:
