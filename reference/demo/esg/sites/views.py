@@ -134,8 +134,13 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
     return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
 
 
-def start_analysis(user: Any, site: Site, start: datetime.date, end: datetime.date) -> Analysis:
+def start_analysis(
+    user: Any, site: Site, start: datetime.date, end: datetime.date, run_after: datetime.datetime | None = None
+) -> Analysis:
     """Admit, store and queue one analysis: the one way in, for the JSON API and the HTML pages.
+
+    With ``run_after`` it is scheduled: the task is deferred to that instant (``run_after`` of
+    Django Tasks), and waits in the database, so a restart in between does not lose it.
 
     Raises ``ApiError`` (429 over the owner's limit of unfinished analyses, 503 with the site pool
     full) and then stores nothing.
@@ -150,7 +155,7 @@ def start_analysis(user: Any, site: Site, start: datetime.date, end: datetime.da
             what="analyses",
             retry_after=admission.BUSY_RETRY_AFTER,
         )
-        analysis = Analysis.objects.create(site=site, start=start, end=end)
+        analysis = Analysis.objects.create(site=site, start=start, end=end, run_after=run_after)
     _enqueue(analysis)
     return analysis
 
@@ -167,19 +172,23 @@ def _enqueue(analysis: Analysis) -> None:
     recorded on the row, where the client will look.
     """
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(functools.partial(_enqueue_on_commit, analysis.pk))
+        transaction.on_commit(functools.partial(_enqueue_on_commit, analysis.pk, analysis.run_after))
         return
     try:
-        result = admission.enqueue(analyse_site, str(analysis.pk))
+        result = admission.enqueue(_task(analysis.run_after), str(analysis.pk))
     except ApiError:
         analysis.delete()
         raise
     Analysis.objects.filter(pk=analysis.pk).update(task_result_id=result.id)
 
 
-def _enqueue_on_commit(analysis_id: uuid.UUID) -> None:
+def _task(run_after: datetime.datetime | None) -> Any:
+    return analyse_site if run_after is None else analyse_site.using(run_after=run_after)
+
+
+def _enqueue_on_commit(analysis_id: uuid.UUID, run_after: datetime.datetime | None = None) -> None:
     try:
-        result = admission.enqueue(analyse_site, str(analysis_id))
+        result = admission.enqueue(_task(run_after), str(analysis_id))
     except ApiError as exc:
         logger.error("analysis %s could not be queued: %s", analysis_id, exc.message)
         error = {"type": "QueueFullError", "message": f"could not be queued: {exc.message}"[:500]}
