@@ -217,9 +217,11 @@ class ScheduledAnalysisTests(TransactionTestCase):
             self.assertEqual(system.snapshot()["pools"]["site"]["scheduled"], 1, "waiting, holding no worker")
             history = self.client.get(f"/app/sites/{self.site.pk}/history/").content.decode()
             self.assertIn("scheduled for", history)
-            Analysis.objects.update(process="gone-host-1-x")  # its process is gone: it still waits
-            with override_settings(UNFINISHED_STALE_SECONDS=3600):
-                self.assertEqual(reconcile(), 0, "a scheduled analysis is not lost with its process")
+            # Its process is unknown and the row is older than the grace: an ordinary READY row would be lost.
+            long_ago = timezone.now() - datetime.timedelta(seconds=UNHEARD_GRACE + 60)
+            Analysis.objects.update(process="gone-host-1-x", created=long_ago)
+            self.assertEqual(reconcile(), 0, "a scheduled analysis is not lost with its process")
+            self.assertEqual(Analysis.objects.get().status, Analysis.Status.READY)
             clock.advance(23 * 3600)
             self.assertTrue(system.join(10.0))
             self.assertEqual(Analysis.objects.get().status, Analysis.Status.READY, "never before its time")
