@@ -195,3 +195,61 @@ class PeriodicStatusTests(TransactionTestCase):
         self.assertEqual(tasks.RUNS, ["tick"])
         self.assertTrue(registry.result_store("default").flush(10))
         self.assertEqual(TaskResultRecord.objects.filter(task_path="tests.django.tasks.count_run").count(), 1)
+
+
+@override_settings(DUALQUEUE={"RESULT_STORE": "database", "PERIODIC": {"tick": TICK}})
+class TimeSectionPageTests(TransactionTestCase):
+    """The status page's "Later, every, how far along" section, its fragment, and the metrics."""
+
+    def setUp(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        self.staff = get_user_model().objects.create_user("staff", "s@example.com", "pw", is_staff=True)
+
+    def test_the_page_shows_deferred_rows_and_each_schedule_with_its_skipped_ticks(self) -> None:
+        from django.urls import reverse
+
+        claims = DatabaseClaims()
+        claims.claim("tick", 60.0, 0.0)
+        claims.claim("tick", 300.0, 240.0)  # 120, 180 and 240 were run by nobody
+        store = registry.result_store("default")
+        store.add(_result(tasks.count_run, timezone.now() + datetime.timedelta(hours=2)))
+        self.client.force_login(self.staff)
+        for url in (reverse("dualqueue:status-page"), reverse("dualqueue:time")):
+            page = self.client.get(url).content.decode()
+            self.assertIn('data-periodic="tick"', page)
+            self.assertIn('<td class="bad">3</td>', page, "three skipped ticks, shown as a problem")
+            self.assertIn("backend default (database rows)</td><td>1</td>", page)
+        data = self.client.get(reverse("dualqueue:status")).json()
+        (entry,) = data["periodic_schedules"]
+        self.assertEqual((entry["runs"], entry["skipped"]), (2, 3))
+        self.assertEqual(data["results"]["backends"]["default"]["deferred"], 1)
+        registry.reset()  # the status views started a system, which scheduled the row: drop it (2 h away)
+
+    def test_the_fragment_is_refused_to_anonymous_visitors(self) -> None:
+        from django.urls import reverse
+
+        response = self.client.get(reverse("dualqueue:time"))
+        self.assertEqual(response.status_code, 302)  # to the login page, as the page itself
+        self.assertNotIn(b"tick", response.content)
+
+    def test_metrics_have_scheduled_progress_and_periodic_families(self) -> None:
+        from dualqueue.django import metrics
+
+        picture = {
+            "pid": 7,
+            "pools": {"general": {"workers": 2, "alive_workers": 2, "queued": 0, "running": 1, "submitted": 3,
+                                  "succeeded": 1, "failed": 0, "dropped": 0, "rejected": 0, "retried": 0,
+                                  "oldest_queued_seconds": None, "dead_letters": [], "scheduled": 1,
+                                  "running_tasks": [{"name": "t", "running_seconds": 1.0, "progress": {
+                                      "current": 1, "total": 4, "fraction": 0.25, "message": "m",
+                                      "age_seconds": 0.1}}]}},
+            "debouncers": {},
+            "periodic": {"tick": {"ran_here": 2, "ran_elsewhere": 5, "skipped": 3, "unclaimed": 0}},
+            "results": {"backends": {}},
+        }  # fmt: skip
+        text = metrics.render_plain(picture)
+        self.assertIn('dualqueue_pool_scheduled{pid="7",pool="general"} 1.0', text)
+        self.assertIn('dualqueue_task_progress_ratio{pid="7",pool="general",slot="0",task="t"} 0.25', text)
+        self.assertIn('dualqueue_periodic_ran_elsewhere_total{pid="7",schedule="tick"} 5.0', text)
+        self.assertIn('dualqueue_periodic_skipped_total{pid="7",schedule="tick"} 3.0', text)
