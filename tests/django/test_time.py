@@ -253,3 +253,16 @@ class TimeSectionPageTests(TransactionTestCase):
         self.assertIn('dualqueue_task_progress_ratio{pid="7",pool="general",slot="0",task="t"} 0.25', text)
         self.assertIn('dualqueue_periodic_ran_elsewhere_total{pid="7",schedule="tick"} 5.0', text)
         self.assertIn('dualqueue_periodic_skipped_total{pid="7",schedule="tick"} 3.0', text)
+
+
+@override_settings(DUALQUEUE={"RESULT_STORE": "database", "RESULTS_KEPT": 2})
+class DeferredRowsAreNotTrimmedTests(TransactionTestCase):
+    def test_a_waiting_deferred_row_survives_the_results_bound(self) -> None:
+        store = DatabaseResultStore(2)
+        waiting = _result(tasks.count_run, timezone.now() + datetime.timedelta(days=7))
+        store.add(waiting)
+        for _ in range(5):
+            store.save(_result(tasks.noop))
+        self.assertTrue(store.flush(10))
+        self.assertTrue(TaskResultRecord.objects.filter(result_id=waiting.id).exists(), "trimmed: it would never run")
+        self.assertEqual(TaskResultRecord.objects.count(), 3)  # the two newest results, and the waiting row

@@ -498,7 +498,9 @@ class DatabaseResultStore:
         rows = TaskResultRecord.objects.filter(backend=self.alias)
         cutoff = rows.order_by("-id").values_list("id", flat=True)[self.limit : self.limit + 1]
         if cutoff:
-            deleted, _ = rows.filter(id__lte=cutoff[0]).delete()
+            # A deferred row still waiting is work to do, not a result: never trimmed (it would be lost).
+            waiting = {"status": str(TaskResultStatus.READY), "run_after__isnull": False}
+            deleted, _ = rows.filter(id__lte=cutoff[0]).exclude(**waiting).delete()
             with self._lock:
                 self._evicted += deleted
 
