@@ -37,12 +37,14 @@ CAS_ATTEMPTS = 5  # another process moved the row to an *older* tick meanwhile: 
 
 @dataclass(frozen=True)
 class TickClaim:
-    """The answer to one claim: did this process win the tick, the last tick before it, ticks skipped."""
+    """The answer to one claim, as the core's ``Claim``: won, the last tick run before, skipped so far.
+
+    ``skipped`` is the schedule's total (this claim included), as the core's protocol asks.
+    """
 
     won: bool
-    last_tick: float | None
-    skipped: int = 0
-    total_skipped: int = 0
+    last: float | None
+    skipped: int
 
 
 class DatabaseClaims:
@@ -61,7 +63,7 @@ class DatabaseClaims:
                 continue
             last = row["last_tick"]
             if last is not None and last >= tick:
-                return TickClaim(False, last, 0, row["skipped"])  # another process ran this tick (or a later one)
+                return TickClaim(False, last, row["skipped"])  # another process ran this tick (or a later one)
             skipped = skipped_between(last, previous, tick)
             unchanged = Q(last_tick__isnull=True) if last is None else Q(last_tick=last)
             won = PeriodicClaim.objects.filter(unchanged, name=name).update(
@@ -72,8 +74,8 @@ class DatabaseClaims:
                 if skipped:
                     logger.warning("dualqueue: periodic %r skipped %d tick(s) before %s: no process ran them",
                                    name, skipped, tick)  # fmt: skip
-                return TickClaim(True, last, skipped, row["skipped"] + skipped)
-        return TickClaim(False, None, 0, 0)
+                return TickClaim(True, last, row["skipped"] + skipped)
+        return TickClaim(False, None, 0)
 
     def state(self, name: str) -> dict[str, object] | None:
         """The row of ``name`` as the status shows it (last tick, runs, skipped, who ran it last), or None."""
