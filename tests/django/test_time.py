@@ -14,7 +14,7 @@ from django.test import TransactionTestCase, override_settings
 from django.utils import timezone
 from dualqueue.django import registry
 from dualqueue.django.backend import DualqueueBackend, _TaskRun
-from dualqueue.django.claims import DatabaseClaims, skipped_between
+from dualqueue.django.claims import DatabaseClaims
 from dualqueue.django.compat import TaskResult, TaskResultStatus, random_id
 from dualqueue.django.models import PeriodicClaim, TaskResultRecord
 from dualqueue.django.results import DatabaseResultStore, MemoryResultStore
@@ -74,12 +74,6 @@ class DatabaseClaimsTests(TransactionTestCase):
         finally:
             PeriodicClaim.objects.filter = original  # type: ignore[method-assign]
         self.assertFalse(answer.won, "the row moved to tick 120 after the read: the UPDATE must change nothing")
-
-    def test_skipped_between(self) -> None:
-        self.assertEqual(skipped_between(None, 0.0, 60.0), 0)  # the first tick ever
-        self.assertEqual(skipped_between(0.0, 0.0, 60.0), 0)  # the previous tick was run
-        self.assertEqual(skipped_between(0.0, 60.0, 120.0), 1)
-        self.assertEqual(skipped_between(0.0, 600.0, 660.0), 10)
 
 
 @override_settings(DUALQUEUE={"RESULT_STORE": "database"})

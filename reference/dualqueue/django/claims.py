@@ -21,36 +21,26 @@ stalled) adds the ticks in between to the row's ``skipped`` count; the status pa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dualqueue import Claim
+from dualqueue.periodic import skipped_between
+
 from .results import this_process
 
-__all__ = ["DatabaseClaims", "TickClaim"]
+__all__ = ["DatabaseClaims"]
 
 logger = logging.getLogger("dualqueue.django.claims")
 
 CAS_ATTEMPTS = 5  # another process moved the row to an *older* tick meanwhile: read again, try again
 
 
-@dataclass(frozen=True)
-class TickClaim:
-    """The answer to one claim, as the core's ``Claim``: won, the last tick run before, skipped so far.
-
-    ``skipped`` is the schedule's total (this claim included), as the core's protocol asks.
-    """
-
-    won: bool
-    last: float | None
-    skipped: int
-
-
 class DatabaseClaims:
-    """Claims on ``dualqueue.django.models.PeriodicClaim`` rows, one per schedule name."""
+    """Claims on ``dualqueue.django.models.PeriodicClaim`` rows, one per schedule name (the core's ``Claims``)."""
 
-    def claim(self, name: str, tick: float, previous: float | None) -> TickClaim:
+    def claim(self, name: str, tick: float, previous: float | None) -> Claim:
         """Run tick ``tick`` of ``name`` here? One conditional UPDATE; True for exactly one process per tick."""
         from .models import PeriodicClaim
 
@@ -63,8 +53,8 @@ class DatabaseClaims:
                 continue
             last = row["last_tick"]
             if last is not None and last >= tick:
-                return TickClaim(False, last, row["skipped"])  # another process ran this tick (or a later one)
-            skipped = skipped_between(last, previous, tick)
+                return Claim(False, last, row["skipped"])  # another process ran this tick (or a later one)
+            skipped = skipped_between(last, tick, previous)
             unchanged = Q(last_tick__isnull=True) if last is None else Q(last_tick=last)
             won = PeriodicClaim.objects.filter(unchanged, name=name).update(
                 last_tick=tick, skipped=F("skipped") + skipped, runs=F("runs") + 1, host=me.host, pid=me.pid,
@@ -74,8 +64,8 @@ class DatabaseClaims:
                 if skipped:
                     logger.warning("dualqueue: periodic %r skipped %d tick(s) before %s: no process ran them",
                                    name, skipped, tick)  # fmt: skip
-                return TickClaim(True, last, row["skipped"] + skipped)
-        return TickClaim(False, None, 0)
+                return Claim(True, last, row["skipped"] + skipped)
+        return Claim(False, None, 0)
 
     def state(self, name: str) -> dict[str, object] | None:
         """The row of ``name`` as the status shows it (last tick, runs, skipped, who ran it last), or None."""
@@ -86,17 +76,3 @@ class DatabaseClaims:
             .values("last_tick", "runs", "skipped", "host", "pid", "claimed_at")
             .first()
         )
-
-
-def skipped_between(last: float | None, previous: float | None, tick: float) -> int:
-    """Ticks nobody ran between ``last`` (the last one run) and ``tick``, given ``previous``, the tick before.
-
-    Exact for ``Every`` (ticks ``tick - previous`` apart); for a cron schedule, whose gaps vary, it
-    counts in units of the last gap, and is at least 1 whenever ``previous`` itself was not run.
-    """
-    if last is None or previous is None or last >= previous:
-        return 0
-    gap = tick - previous
-    if gap <= 0:
-        return 1
-    return max(1, round((previous - last) / gap))

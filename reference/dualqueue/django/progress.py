@@ -31,34 +31,16 @@ __all__ = ["progress_of", "report_progress"]
 
 def report_progress(current: float, total: float | None = None, message: str = "") -> bool:
     """Record the running task's progress; True if a task of a pool is running on this thread."""
+    from dualqueue import report_progress as core_report_progress
+
     from .backend import current_run
 
-    try:
-        from dualqueue import report_progress as core_report_progress
-    except ImportError:  # merged ahead of the core's report_progress: validate here, record on the row only
-        _validate(current, total, message)
-        recorded = False
-    else:
-        recorded = core_report_progress(current, total, message)  # validates, and cuts the message
+    recorded = core_report_progress(current, total, message)  # validates, and cuts the message
     run = current_run()
     if run is None:
         return recorded
     run.report(float(current), None if total is None else float(total), _cut(message))
     return True
-
-
-def _validate(current: object, total: object, message: object) -> None:
-    import math
-
-    def number(value: object) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-    if not number(current) or current < 0:  # type: ignore[operator]
-        raise ValueError(f"current must be a finite number >= 0, got {current!r}")
-    if total is not None and (not number(total) or total <= 0):  # type: ignore[operator]
-        raise ValueError(f"total must be None or a finite number > 0, got {total!r}")
-    if not isinstance(message, str):
-        raise TypeError(f"message must be a str, got {type(message).__name__}")
 
 
 def _cut(message: str) -> str:
