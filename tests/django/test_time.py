@@ -261,3 +261,45 @@ class DeferredRowsAreNotTrimmedTests(TransactionTestCase):
         self.assertTrue(store.flush(10))
         self.assertTrue(TaskResultRecord.objects.filter(result_id=waiting.id).exists(), "trimmed: it would never run")
         self.assertEqual(TaskResultRecord.objects.count(), 3)  # the two newest results, and the waiting row
+
+
+def _doubled_ticks(first: Any, second: Any, ticks: int = 20) -> list[float]:
+    """Two processes with their own claims objects race for every tick: the ticks both of them won."""
+    doubled = []
+    for n in range(1, ticks + 1):
+        tick, previous = 60.0 * n, 60.0 * (n - 1)
+        order = (first, second) if n % 2 else (second, first)  # either may come first
+        won = [claims.claim("race", tick, previous).won for claims in order]
+        if all(won):
+            doubled.append(tick)
+        if not any(won):
+            raise AssertionError(f"tick {tick} was lost: neither process ran it")
+    return doubled
+
+
+class ClaimsPropertyCatchesBrokenVariantsTests(TransactionTestCase):
+    """The property "no tick is run twice across processes" holds for DatabaseClaims and fails for broken stores."""
+
+    def test_database_claims_never_double_a_tick(self) -> None:
+        self.assertEqual(_doubled_ticks(DatabaseClaims(), DatabaseClaims()), [])
+
+    def test_a_timer_per_process_is_caught(self) -> None:
+        from dualqueue import LocalClaims
+
+        # Each process with claims of its own (the in-memory default): every tick runs twice.
+        self.assertEqual(len(_doubled_ticks(LocalClaims(), LocalClaims())), 20)
+
+    def test_an_update_without_its_condition_is_caught(self) -> None:
+        class Unconditional(DatabaseClaims):
+            """Reads the row, then writes the tick whatever the row says now: check-then-act, no compare-and-set."""
+
+            def claim(self, name: str, tick: float, previous: float | None) -> Any:
+                from dualqueue import Claim
+
+                PeriodicClaim.objects.bulk_create([PeriodicClaim(name=name)], ignore_conflicts=True)
+                last = PeriodicClaim.objects.get(name=name).last_tick
+                # Both processes read before either writes (the interleaving a race produces).
+                PeriodicClaim.objects.filter(name=name).update(last_tick=tick)
+                return Claim(last is None or last < tick or last == tick, last, 0)
+
+        self.assertGreater(len(_doubled_ticks(Unconditional(), Unconditional())), 0)
