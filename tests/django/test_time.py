@@ -303,3 +303,27 @@ class ClaimsPropertyCatchesBrokenVariantsTests(TransactionTestCase):
                 return Claim(last is None or last < tick or last == tick, last, 0)
 
         self.assertGreater(len(_doubled_ticks(Unconditional(), Unconditional())), 0)
+
+
+class PeriodicCheckTests(TransactionTestCase):
+    """dualqueue.E003: a PERIODIC entry whose task does not import, is not a task, or whose cron is wrong."""
+
+    def errors(self, periodic: dict[str, Any]) -> list[str]:
+        from dualqueue.django.checks import check_dualqueue
+
+        with override_settings(DUALQUEUE={"PERIODIC": periodic}):
+            return [m.msg for m in check_dualqueue() if m.id == "dualqueue.E003"]
+
+    def test_bad_entries_are_errors_naming_the_key(self) -> None:
+        (missing,) = self.errors({"a": {"task": "tests.django.tasks.no_such_task", "every": 60}})
+        self.assertIn("DUALQUEUE[\"PERIODIC\"]['a']", missing)
+        self.assertIn("cannot import", missing)
+        (plain,) = self.errors({"b": {"task": "tests.django.tasks.gate", "every": 60}})
+        self.assertIn("is not a task", plain)
+        (cron,) = self.errors({"c": {"task": "tests.django.tasks.count_run", "cron": "61 * * * *"}})
+        self.assertIn("DUALQUEUE[\"PERIODIC\"]['c']", cron)
+
+    def test_good_entries_pass(self) -> None:
+        entries = {"d": {"task": "tests.django.tasks.count_run", "every": 60, "args": ["x"]},
+                   "e": {"task": "tests.django.tasks.count_run", "cron": "*/5 * * * *", "args": ["y"]}}  # fmt: skip
+        self.assertEqual(self.errors(entries), [])

@@ -48,8 +48,8 @@ def check_dualqueue(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
             checks.Error(
                 str(exc),
                 hint=(
-                    "DUALQUEUE takes POOLS, MAXSIZE, EXIT_TIMEOUT, STATUS_ACCESS and RESULTS_KEPT; "
-                    "see dualqueue.django.conf."
+                    "DUALQUEUE takes POOLS, MAXSIZE, EXIT_TIMEOUT, STATUS_ACCESS, RESULTS_KEPT, PROCESSES_DIR, "
+                    "PUBLISH_INTERVAL, RESULT_STORE, PROGRESS_INTERVAL and PERIODIC; see dualqueue.django.conf."
                 ),
                 id="dualqueue.E001",
             )
