@@ -325,3 +325,15 @@ def test_a_live_call_reports_each_attempt_and_each_wait() -> None:
     assert asked == ["asking Earth Engine (attempt 1 of 5)", "asking Earth Engine (attempt 2 of 5)"]
     assert any(m.startswith("Earth Engine busy (EEException: Too many concurrent") for m in reports)
     assert reports[-1] == "done (2 attempts)"
+
+
+def test_a_call_waiting_for_a_slot_says_so() -> None:
+    reports: list[str] = []
+    engine = EarthEngine(live=False, dry_run_seconds=0.5, max_concurrent=1, sleep=lambda seconds: None)
+    assert engine._slots.acquire(blocking=False)  # another analysis holds the only slot
+    threading.Timer(0.2, engine._slots.release).start()  # ...and gives it back (a deadlock detector if not)
+    engine.analyse(square(), progress=lambda c, t, m: reports.append(m), **WINDOW)
+    assert "waiting for a free Earth Engine slot (all 1 in use)" in reports
+    assert reports.index("waiting for a free Earth Engine slot (all 1 in use)") < next(
+        i for i, m in enumerate(reports) if m.startswith("dry run: simulated")
+    )

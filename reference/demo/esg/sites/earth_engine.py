@@ -313,6 +313,7 @@ class EarthEngine:
         }
         if not self.live:
             if self.dry_run_seconds:
+                self._wait_for_slot(progress)
                 with self._slots:  # a simulated call takes a slot like a real one
                     self._simulate(progress)
             result.update(note=DRY_RUN_NOTE, simulated_service_seconds=self.dry_run_seconds)
@@ -330,6 +331,13 @@ class EarthEngine:
         progress(STEPS, STEPS, f"done ({attempts} attempt{'s' if attempts != 1 else ''})")
         return result
 
+    def _wait_for_slot(self, progress: Progress) -> None:
+        """Say so when every slot is taken: the task waits for one (the process-wide cap), it is not stuck."""
+        if self._slots.acquire(blocking=False):
+            self._slots.release()  # one is free now: the call takes it next (or waits, briefly, if it lost it)
+            return
+        progress(STEPS - 1, STEPS, f"waiting for a free Earth Engine slot (all {self.max_concurrent} in use)")
+
     def _simulate(self, progress: Progress) -> None:
         """Stand in for the service's time in slices, so the progress moves as a real call's wait would."""
         total, waited = self.dry_run_seconds, 0.0
@@ -345,9 +353,10 @@ class EarthEngine:
     def _call(self, expr: ee.ComputedObject, progress: Progress = _no_progress) -> tuple[Any, int]:
         failures = 0
         while True:
-            progress(STEPS - 1, STEPS, f"asking Earth Engine (attempt {failures + 1} of {self.retry.attempts})")
+            self._wait_for_slot(progress)
             try:
                 with self._slots:
+                    progress(STEPS - 1, STEPS, f"asking Earth Engine (attempt {failures + 1} of {self.retry.attempts})")
                     return self.compute(expr), failures + 1
             except Exception as exc:
                 failures += 1
