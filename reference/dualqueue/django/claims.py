@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -41,7 +42,18 @@ class DatabaseClaims:
     """Claims on ``dualqueue.django.models.PeriodicClaim`` rows, one per schedule name (the core's ``Claims``)."""
 
     def claim(self, name: str, tick: float, previous: float | None) -> Claim:
-        """Run tick ``tick`` of ``name`` here? One conditional UPDATE; True for exactly one process per tick."""
+        """Run tick ``tick`` of ``name`` here? One conditional UPDATE; True for exactly one process per tick.
+
+        It runs on the pool's clock thread, which keeps no connection between ticks: stale ones are
+        closed before and after, as a task's are.
+        """
+        close_old_connections()
+        try:
+            return self._claim(name, tick, previous)
+        finally:
+            close_old_connections()
+
+    def _claim(self, name: str, tick: float, previous: float | None) -> Claim:
         from .models import PeriodicClaim
 
         PeriodicClaim.objects.bulk_create([PeriodicClaim(name=name)], ignore_conflicts=True)
