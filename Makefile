@@ -176,7 +176,8 @@ figures: $(STAMP) browser
 # per page state, then the manifest records what they were taken from (tests/docs checks it).
 screenshots: $(STAMP) browser
 	rm -f docs/guides/screenshots/*.png
-	DUALQUEUE_SCREENSHOTS=docs/guides/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_demo_app_browser.py
+	DUALQUEUE_SCREENSHOTS=docs/guides/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_demo_app_browser.py \
+	  tests/e2e/test_progress_browser.py
 	$(BIN)/python tools/screenshots.py
 
 # The Django enqueue rows run on Django 6.1 (django-tasks-local needs it); the broker rows need redis-server.

@@ -37,4 +37,5 @@ GEE_DRY_RUN_SECONDS = 0.0
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The adapter's unit tests look inside the in-memory store; the database store (the demo's) is proved
 # across real processes in tests/django/test_result_store.py and by the framework's tests in tests/conformance.
-DUALQUEUE = {**DUALQUEUE, "RESULT_STORE": "memory", "PROCESSES_DIR": str(_TMP / "processes")}  # noqa: F405
+# No periodic timers behind the tests' backs: the tests that need them declare their own.
+DUALQUEUE = {**DUALQUEUE, "RESULT_STORE": "memory", "PROCESSES_DIR": str(_TMP / "processes"), "PERIODIC": {}}  # noqa: F405

@@ -1,6 +1,7 @@
 """The Django guide's screenshots: which inputs they show, and whether they are stale.
 
-``make screenshots`` runs the browser story (``tests/e2e/test_demo_app_browser.py``) with
+``make screenshots`` runs the browser stories (``tests/e2e/test_demo_app_browser.py``, and
+``tests/e2e/test_progress_browser.py`` for the analysis's progress bar) with
 ``DUALQUEUE_SCREENSHOTS=docs/guides/screenshots``, which saves one PNG per page state, then runs
 this tool to write ``docs/guides/screenshots/manifest.json``: the SHA-256 of every input that
 decides what the pages look like (templates, the status page's script, the views and the story
@@ -37,6 +38,7 @@ INPUTS = (
     "reference/demo/esg/sites/templates/sites/*.html",
     "reference/demo/esg/sites/pages.py",
     "tests/e2e/test_demo_app_browser.py",
+    "tests/e2e/test_progress_browser.py",
 )
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import django
 from django.test import SimpleTestCase, TransactionTestCase, override_settings
 from django.utils import timezone
+from dualqueue import FakeClock
 from dualqueue.django import registry
 from dualqueue.django.backend import DualqueueBackend
 from dualqueue.django.compat import (
@@ -297,9 +298,25 @@ class Conformance:
 
     @requires("supports_defer")
     def test_run_after_is_honoured(self) -> None:
-        later = timezone.now() + timedelta(hours=1)
-        result = test_tasks.noop_task.using(run_after=later).enqueue()
-        self.assertEqual(result.status, TaskResultStatus.READY)
+        clock = FakeClock()  # the pool's clock: the test never waits for the hour
+        with registry.override_task_system(clock=clock) as system:
+            later = timezone.now() + timedelta(hours=1)
+            result = test_tasks.calculate_meaning_of_life.using(run_after=later).enqueue()
+            self.assertEqual(result.status, TaskResultStatus.READY)
+            self.assertEqual(result.task.run_after, later)
+            clock.advance(3600 - 60)
+            self.assertEqual(result.status, TaskResultStatus.READY, "ran before its run_after")
+            clock.advance(120)
+            self.assertTrue(system.join(DEADLOCK))
+            self.finish(result)
+            self.assertEqual((result.status, result.return_value), (TaskResultStatus.SUCCESSFUL, 42))
+
+    @requires("supports_defer")
+    def test_a_past_run_after_runs_at_once(self) -> None:
+        earlier = timezone.now() - timedelta(minutes=5)
+        result = self.finish(test_tasks.calculate_meaning_of_life.using(run_after=earlier).enqueue())
+        self.assertEqual((result.status, result.return_value), (TaskResultStatus.SUCCESSFUL, 42))
+        self.assertEqual(result.task.run_after, earlier)
 
     # --8<-- [end:capability]
 

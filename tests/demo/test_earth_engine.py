@@ -289,3 +289,51 @@ def test_live_mode_through_a_fake_transport_sends_the_graph_and_retries_429() ->
     # The same graph, hashed the same, in another process and the other mode.
     dry = EarthEngine(live=False).analyse(ee_fake_transport.POLYGON, **ee_fake_transport.WINDOW)
     assert result["expression_sha256"] == dry["expression_sha256"]
+
+
+def test_a_dry_run_reports_its_real_steps_and_says_it_is_a_dry_run() -> None:
+    from esg.sites.earth_engine import STEPS
+
+    reports: list[tuple[float, float, str]] = []
+    engine = EarthEngine(live=False, dry_run_seconds=2.0, sleep=lambda seconds: None)
+    engine.analyse(square(), progress=lambda *report: reports.append(report), **WINDOW)
+    currents = [current for current, _, _ in reports]
+    assert currents == sorted(currents), f"progress never goes backwards: {currents}"
+    assert {total for _, total, _ in reports} == {STEPS}
+    messages = [message for _, _, message in reports]
+    assert messages[0].startswith("initializing Earth Engine (dry run")
+    assert any("site geometry" in m for m in messages) and any("Sentinel-2" in m for m in messages)
+    assert any("forest-loss" in m for m in messages) and any("serializing" in m for m in messages)
+    simulated = [m for m in messages if m.startswith("dry run: simulated service time")]
+    assert len(simulated) == 4, "2 s of simulated service time, reported in half-second slices"
+    assert all("no Earth Engine call" in m for m in simulated)
+    assert reports[-1] == (STEPS, STEPS, "done (dry run: no Earth Engine call, no values)")
+
+
+def test_a_live_call_reports_each_attempt_and_each_wait() -> None:
+    reports: list[str] = []
+    failures = iter([ee.EEException("Too many concurrent aggregations.")])
+
+    def compute(expr: Any) -> Any:
+        for exc in failures:
+            raise exc
+        return {"ok": 1}
+
+    engine, _ = live(compute)
+    engine.analyse(square(), progress=lambda c, t, m: reports.append(m), **WINDOW)
+    asked = [m for m in reports if m.startswith("asking Earth Engine")]
+    assert asked == ["asking Earth Engine (attempt 1 of 5)", "asking Earth Engine (attempt 2 of 5)"]
+    assert any(m.startswith("Earth Engine busy (EEException: Too many concurrent") for m in reports)
+    assert reports[-1] == "done (2 attempts)"
+
+
+def test_a_call_waiting_for_a_slot_says_so() -> None:
+    reports: list[str] = []
+    engine = EarthEngine(live=False, dry_run_seconds=0.5, max_concurrent=1, sleep=lambda seconds: None)
+    assert engine._slots.acquire(blocking=False)  # another analysis holds the only slot
+    threading.Timer(0.2, engine._slots.release).start()  # ...and gives it back (a deadlock detector if not)
+    engine.analyse(square(), progress=lambda c, t, m: reports.append(m), **WINDOW)
+    assert "waiting for a free Earth Engine slot (all 1 in use)" in reports
+    assert reports.index("waiting for a free Earth Engine slot (all 1 in use)") < next(
+        i for i, m in enumerate(reports) if m.startswith("dry run: simulated")
+    )

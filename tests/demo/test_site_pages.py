@@ -190,3 +190,47 @@ class MapTilesTests(TransactionTestCase):
         # A 0.01-degree field near Nairobi at zoom 15: tile x of 36.80 E is 19733, tile y of 1.30 S is 16502.
         self.assertIn('<image href="https://tiles.example/15/19733/16502.png"', html)
         self.assertLessEqual(html.count("<image "), 9)
+
+
+class ScheduledAnalysisTests(TransactionTestCase):
+    """"Run in 24 hours": a deferred task on the pool's clock, its row waiting, never reconciled as lost."""
+
+    def setUp(self) -> None:
+        self.owner = get_user_model().objects.create_user("owner", "owner@example.com", "pw")
+        self.client.force_login(self.owner)
+        self.site = Site.objects.create(name="Karura", geometry=FIELD, area_km2=1.0, owner=self.owner)
+
+    def test_a_scheduled_analysis_waits_on_the_clock_then_runs_once(self) -> None:
+        import datetime
+
+        from django.utils import timezone
+        from dualqueue import FakeClock
+
+        clock = FakeClock()
+        with registry.override_task_system(clock=clock) as system:
+            before = timezone.now()
+            response = self.client.post(f"/app/sites/{self.site.pk}/run/", {"when": "24h"})
+            self.assertEqual(response.status_code, 302)
+            analysis = Analysis.objects.get()
+            self.assertEqual(analysis.status, Analysis.Status.READY)
+            self.assertGreaterEqual(analysis.run_after, before + datetime.timedelta(hours=24))
+            self.assertEqual(system.snapshot()["pools"]["site"]["scheduled"], 1, "waiting, holding no worker")
+            history = self.client.get(f"/app/sites/{self.site.pk}/history/").content.decode()
+            self.assertIn("scheduled for", history)
+            # Its process is unknown and the row is older than the grace: an ordinary READY row would be lost.
+            long_ago = timezone.now() - datetime.timedelta(seconds=UNHEARD_GRACE + 60)
+            Analysis.objects.update(process="gone-host-1-x", created=long_ago)
+            self.assertEqual(reconcile(), 0, "a scheduled analysis is not lost with its process")
+            self.assertEqual(Analysis.objects.get().status, Analysis.Status.READY)
+            clock.advance(23 * 3600)  # runs what fell due, synchronously: nothing yet
+            self.assertEqual(system.snapshot()["pools"]["site"]["scheduled"], 1)
+            self.assertEqual(Analysis.objects.get().status, Analysis.Status.READY, "never before its time")
+            clock.advance(3600 + 1)
+            self.assertTrue(system.join(10.0))
+            self.assertEqual(Analysis.objects.get().status, Analysis.Status.SUCCESSFUL)
+            self.assertEqual(system.snapshot()["pools"]["site"]["succeeded"], 1)
+
+    def test_an_unknown_when_is_refused(self) -> None:
+        response = self.client.post(f"/app/sites/{self.site.pk}/run/", {"when": "next-year"})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(Analysis.objects.exists())

@@ -163,3 +163,24 @@ def record_run(label: str) -> str:
     """Record that it ran: the failed-enqueue tests count runs, not signals."""
     RUNS.append(label)
     return label
+
+
+RUNS: list[str] = []  # what count_run recorded, in this process
+
+
+@task()
+def count_run(label: str) -> str:
+    """Append ``label`` to ``RUNS``: how many times a deferred or periodic task ran in this process."""
+    RUNS.append(label)
+    return label
+
+
+@task()
+def report_steps(total: int) -> int:
+    """Report ``total`` steps of progress, then return how many reports were recorded on a pool's slot."""
+    from dualqueue.django import report_progress
+
+    recorded = 0
+    for step in range(total + 1):
+        recorded += report_progress(step, total, f"step {step} of {total}")
+    return recorded

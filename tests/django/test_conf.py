@@ -37,9 +37,37 @@ class SettingsTests(SimpleTestCase):
             ({"pools": {"general": 2}}, "did you mean 'POOLS'?"),
             (
                 {"WORKERS": 3},
-                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, MAXSIZE, POOLS, PROCESSES_DIR, "
-                "PUBLISH_INTERVAL, RESULTS_KEPT, RESULT_STORE, STATUS_ACCESS",
+                "unknown key(s) 'WORKERS'; the keys are EXIT_TIMEOUT, MAXSIZE, PERIODIC, POOLS, PROCESSES_DIR, "
+                "PROGRESS_INTERVAL, PUBLISH_INTERVAL, RESULTS_KEPT, RESULT_STORE, STATUS_ACCESS",
             ),
+            ({"PROGRESS_INTERVAL": -1}, 'DUALQUEUE["PROGRESS_INTERVAL"] must be a number of seconds between 0'),
+            ({"PROGRESS_INTERVAL": True}, 'DUALQUEUE["PROGRESS_INTERVAL"] must be a number'),
+            ({"PERIODIC": []}, 'DUALQUEUE["PERIODIC"] must be a dict of name ->'),
+            ({"PERIODIC": {"": {}}}, 'DUALQUEUE["PERIODIC"]: a name must be a non-empty string'),
+            ({"PERIODIC": {"x": "esg.tasks.t"}}, 'DUALQUEUE["PERIODIC"][\'x\'] must be a dict with "task"'),
+            (
+                {"PERIODIC": {"x": {"task": "a.b", "every": 5, "when": 1}}},
+                "DUALQUEUE[\"PERIODIC\"]['x'] has unknown key(s) ['when']",
+            ),
+            (
+                {"PERIODIC": {"x": {"task": "nodots", "every": 5}}},
+                'DUALQUEUE["PERIODIC"][\'x\']["task"] must be the dotted path',
+            ),
+            ({"PERIODIC": {"x": {"task": "a.b"}}}, 'DUALQUEUE["PERIODIC"][\'x\'] needs exactly one of "every"'),
+            ({"PERIODIC": {"x": {"task": "a.b", "every": 5, "cron": "* * * * *"}}}, "needs exactly one of"),
+            (
+                {"PERIODIC": {"x": {"task": "a.b", "every": 0.5}}},
+                'DUALQUEUE["PERIODIC"][\'x\']["every"] must be a finite number of seconds >= 1',
+            ),
+            ({"PERIODIC": {"x": {"task": "a.b", "every": float("nan")}}}, '["every"] must be a finite number'),
+            ({"PERIODIC": {"x": {"task": "a.b", "every": True}}}, '["every"] must be a finite number'),
+            ({"PERIODIC": {"x": {"task": "a.b", "cron": ""}}}, '["cron"] must be a cron expression'),
+            ({"PERIODIC": {"x": {"task": "a.b", "every": 5, "args": "no"}}}, '["args"] must be a list'),
+            (
+                {"PERIODIC": {"x": {"task": "a.b", "every": 5, "kwargs": {1: 2}}}},
+                '["kwargs"] must be a dict with string keys',
+            ),
+            ({"PERIODIC": {"x": {"task": "a.b", "every": 5, "args": [object()]}}}, '"args" and "kwargs" must be JSON'),
             ({"POOLS": [2, 10]}, 'DUALQUEUE["POOLS"] must be a non-empty dict of pool name -> worker count'),
             ({"POOLS": {}}, 'DUALQUEUE["POOLS"] must be a non-empty dict'),
             ({"POOLS": {"general": 0}}, """["POOLS"]['general'] must be a positive int (worker threads); got 0"""),
@@ -103,11 +131,15 @@ class BackendConfigurationTests(SimpleTestCase):
     def test_misconfigured_backends_are_refused_when_built(self) -> None:
         cases = [
             ({"QUEUES": ["default", "bulk"]}, "TASKS['custom']: queue 'bulk' has no pool; map it in OPTIONS"),
-            ({"QUEUES": ["default"], "OPTIONS": {"QUEUE_POOLS": {"default": "heavy"}}},
-             "queue 'default' maps to pool 'heavy', which is not in DUALQUEUE[\"POOLS\"] ['general', 'site']"),
+            (
+                {"QUEUES": ["default"], "OPTIONS": {"QUEUE_POOLS": {"default": "heavy"}}},
+                "queue 'default' maps to pool 'heavy', which is not in DUALQUEUE[\"POOLS\"] ['general', 'site']",
+            ),
             ({"QUEUES": []}, "is empty, which lets any queue name through"),
-            ({"QUEUES": ["default"], "OPTIONS": {"QUEUE_POOLS": {"other": "site"}}},
-             "maps queue(s) ['other'] that are not in QUEUES ['default']"),
+            (
+                {"QUEUES": ["default"], "OPTIONS": {"QUEUE_POOLS": {"other": "site"}}},
+                "maps queue(s) ['other'] that are not in QUEUES ['default']",
+            ),
             ({"QUEUES": ["default"], "OPTIONS": {"QUEUE_POOLS": ["site"]}}, "must be a dict of queue name -> pool"),
             ({"QUEUES": ["default"], "OPTIONS": {"PRIORITY": True}}, "unknown key(s) ['PRIORITY']"),
         ]

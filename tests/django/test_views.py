@@ -175,7 +175,8 @@ class PictureTests(TestCase):
         self.assertEqual(
             set(data),
             {"pid", "started_at", "pools", "debouncers", "error_rates", "results", "processes", "totals", "publishing",
-             "failed_results"},  # failed_results: added for the re-run section (tests/django/test_rerun.py)
+             "failed_results", "periodic_schedules"} | ({"periodic"} if "periodic" in data else set()),
+            # failed_results: the re-run section (tests/django/test_rerun.py); periodic_schedules: the time section
             "top-level keys",
         )
         self.assertEqual(data["pid"], os.getpid())

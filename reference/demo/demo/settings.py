@@ -21,7 +21,8 @@ Everything else the demo reads from the environment, with its default: ``DEMO_VA
 (10 / 50 per 15 minutes), ``SITE_QUEUE_MAX`` (200 analyses waiting in the site pool),
 ``SITE_MAX_UNFINISHED_ANALYSES`` (20 per user), ``DOCUMENTS_MAX_PROCESSING_PER_USER`` (5 PDFs),
 ``DOCUMENTS_EXTRACT_CPU_SECONDS`` / ``_MEMORY_MB`` / ``_TIMEOUT`` (10 s / 512 MB / 30 s),
-``MAX_REQUEST_BYTES`` (8 MiB). ``manage.py seed_demo``
+``MAX_REQUEST_BYTES`` (8 MiB), ``DEMO_RECONCILE_EVERY`` (300 s between two runs of the periodic
+reconcile of lost analyses). ``manage.py seed_demo``
 reads ``DEMO_ADMIN_USERNAME``, ``DEMO_ADMIN_EMAIL`` and ``DEMO_ADMIN_PASSWORD``. Nothing here opens
 a file or a connection: importing the settings has no side effects.
 """
@@ -234,6 +235,14 @@ DUALQUEUE = {
     "PROCESSES_DIR": str(VAR_DIR / "processes"),
     # every gunicorn worker reads every result, and they survive a restart
     "RESULT_STORE": "database",
+    # Each tick runs in one process of the server (the processes claim it in the
+    # database).
+    "PERIODIC": {
+        "reconcile-lost-analyses": {
+            "task": "esg.sites.tasks.reconcile_lost_analyses",
+            "every": float(os.environ.get("DEMO_RECONCILE_EVERY", "300")),
+        },
+    },
 }
 # --8<-- [end:dualqueue]
 

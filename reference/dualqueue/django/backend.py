@@ -31,7 +31,17 @@ What it guarantees, as Django's ``ImmediateBackend`` does, but on worker threads
 * Stale database connections are closed before and after every task, in ``finally``, as
   Django's request cycle does around a request.
 
-Capability flags, honestly: no ``run_after`` (a pool has no scheduler), no priority (a pool is
+Capability flags, honestly: ``run_after`` yes (``supports_defer``): the task waits on its pool's
+clock (``submit_after``), holding no worker and no queue slot, and runs as soon as a worker is free
+after that instant. Where it waits depends on the result store. With ``"database"`` its row is
+written ``READY`` with its ``run_after`` at enqueue (in the caller's thread: a deferred task must
+outlive the process that took it), every process re-schedules every such row when it starts, and
+at its time the row is *claimed* (one conditional ``UPDATE`` ``READY`` -> ``RUNNING``), so exactly
+one process runs it, however many scheduled it. One that fell due while no process was running
+runs once, as soon as the first process starts; its result's ``started_at`` minus its
+``task.run_after`` says how late, and a warning is logged. With ``"memory"`` it lives in this
+process only: lost at a restart, and named as dropped by the shutdown report if not yet due.
+No priority (a pool is
 first in, first out: isolation comes from separate pools, not from reordering a queue), async
 functions yes (run to completion on the worker through ``async_to_sync``, so any ORM call they
 make through ``sync_to_async`` runs on the worker thread itself). ``get_result`` depends on the
@@ -49,8 +59,11 @@ full bounded queue), the result is recorded ``FAILED`` with that error, ``task_f
 
 from __future__ import annotations
 
+import contextvars
+import datetime
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -107,7 +120,7 @@ class DualqueueBackend(BaseTaskBackend):
     """Run each queue's tasks on its dualqueue pool, in this process."""
 
     # --8<-- [start:flags]
-    supports_defer = False  # no run_after: a pool runs a task once a worker is free
+    supports_defer = True  # run_after: waits on the pool's clock (and in its row)
     supports_async_task = True  # coroutines run to the end on the worker (async_to_sync)
     supports_get_result = _SupportsGetResult()  # True with RESULT_STORE "database" only
     supports_priority = False  # a pool is FIFO; isolation comes from separate pools
@@ -131,7 +144,7 @@ class DualqueueBackend(BaseTaskBackend):
         if not self.queues:
             raise ImproperlyConfigured(
                 f'{where}["QUEUES"] is empty, which lets any queue name through; DualqueueBackend '
-                f"runs each queue on a pool, so list the queues, e.g. [\"default\", \"site\"]"
+                f'runs each queue on a pool, so list the queues, e.g. ["default", "site"]'
             )
         options = self.options if isinstance(self.options, Mapping) else {}
         explicit = options.get("QUEUE_POOLS", {})
@@ -204,7 +217,11 @@ class DualqueueBackend(BaseTaskBackend):
         store = registry.result_store(self.alias)
         store.add(result)
         try:
-            system.submit(pool, _TaskRun(type(self), result, store))
+            run = _TaskRun(type(self), result, store)
+            if task.run_after is None:
+                system.submit(pool, run)
+            else:
+                system.submit_after(pool, _delay_until(task.run_after), run)
         except BaseException as exc:  # refused (QueueFullError, PoolClosedError): recorded, then raised
             _record_failure(result, exc)
             store.save(result)
@@ -252,13 +269,41 @@ class _TaskRun:
         self.result = result
         self.store = store
         self.task_name = task_name(result.task.func)
+        # Progress reported by the task (report_progress), and when it was last written to the store.
+        self.progress: tuple[float, float | None, str] | None = None
+        self.progress_written_at: float | None = None
+        self.progress_unwritten = False
 
     def __call__(self) -> None:
         close_old_connections()
         try:
-            self._execute()
+            if self.result.task.run_after is not None and not self.store.claim(self.result):
+                return  # another process ran it (or its row is gone): nothing to do here
+            token = _running.set(self)
+            try:
+                self._execute()
+            finally:
+                _running.reset(token)
         finally:
             close_old_connections()
+
+    def report(self, current: float, total: float | None, message: str) -> None:
+        """Keep the task's progress; write it to the store at most every ``PROGRESS_INTERVAL`` s."""
+        self.progress = (current, total, message)
+        now = time.monotonic()
+        interval = conf.get_settings().progress_interval
+        if self.progress_written_at is not None and now - self.progress_written_at < interval:
+            self.progress_unwritten = True
+            return
+        self.progress_written_at = now
+        self.progress_unwritten = False
+        self.store.set_progress(self.result, current, total, message)
+        self.store.save(self.result)
+
+    def _flush_progress(self) -> None:
+        if self.progress_unwritten and self.progress is not None:
+            self.progress_unwritten = False
+            self.store.set_progress(self.result, *self.progress)
 
     def _execute(self) -> None:
         # The order of ImmediateBackend._execute_task, with two differences: the function runs
@@ -282,13 +327,29 @@ class _TaskRun:
             object.__setattr__(result, "_return_value", normalize_json(raw))
         except BaseException as exc:
             _record_failure(result, exc)
+            self._flush_progress()
             self.store.save(result)
             task_finished.send(sender, task_result=result)
             raise
+        self._flush_progress()  # the last report is always written, with the end of the task
         object.__setattr__(result, "finished_at", timezone.now())
         object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
         self.store.save(result)
         task_finished.send(sender, task_result=result)
+
+
+# The _TaskRun running on this thread (report_progress finds it here); unset outside a task.
+_running: contextvars.ContextVar[_TaskRun | None] = contextvars.ContextVar("dualqueue_task_run", default=None)
+
+
+def current_run() -> _TaskRun | None:
+    """The task this thread is running for ``DualqueueBackend``, or None."""
+    return _running.get()
+
+
+def _delay_until(run_after: datetime.datetime) -> float:
+    """Seconds from now until ``run_after`` on the wall clock; 0 for an instant already past."""
+    return max(0.0, (run_after - timezone.now()).total_seconds())
 
 
 def _record_failure(result: TaskResult[Any], exc: BaseException) -> None:

@@ -5,6 +5,7 @@ id                 what it finds
 =================  ===========================================================================
 dualqueue.E001     ``DUALQUEUE`` is invalid (the message says which key and why)
 dualqueue.E002     a ``DualqueueBackend`` in ``TASKS`` is misconfigured (a queue without a pool...)
+dualqueue.E003     a ``DUALQUEUE["PERIODIC"]`` entry names no task, or a schedule the core refuses
 dualqueue.W001     ``EXIT_TIMEOUT`` leaves no margin inside gunicorn's graceful timeout
 dualqueue.W002     SQLite busy timeout below sqlite3's own default of 5 s
 dualqueue.W003     SQLite in deferred transaction mode while worker threads write
@@ -47,8 +48,8 @@ def check_dualqueue(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
             checks.Error(
                 str(exc),
                 hint=(
-                    "DUALQUEUE takes POOLS, MAXSIZE, EXIT_TIMEOUT, STATUS_ACCESS and RESULTS_KEPT; "
-                    "see dualqueue.django.conf."
+                    "DUALQUEUE takes POOLS, MAXSIZE, EXIT_TIMEOUT, STATUS_ACCESS, RESULTS_KEPT, PROCESSES_DIR, "
+                    "PUBLISH_INTERVAL, RESULT_STORE, PROGRESS_INTERVAL and PERIODIC; see dualqueue.django.conf."
                 ),
                 id="dualqueue.E001",
             )
@@ -64,6 +65,7 @@ def check_dualqueue(app_configs: Sequence[AppConfig] | None = None, **kwargs: An
                 id="dualqueue.I001",
             )
         )
+    messages += _check_periodic(dq)
     messages += _check_exit_timeout(dq)
     if ours:
         messages += sqlite_messages(settings.DATABASES)
@@ -114,6 +116,30 @@ def _check_backends(ours: dict[str, dict[str, Any]]) -> list[checks.CheckMessage
                     hint='Every queue in QUEUES needs a pool: OPTIONS["QUEUE_POOLS"] maps queue names to '
                     'pool names from DUALQUEUE["POOLS"] ("default" goes to "general" unless mapped).',
                     id="dualqueue.E002",
+                )
+            )
+    return messages
+
+
+def _check_periodic(dq: conf.DualqueueSettings) -> list[checks.CheckMessage]:
+    from .registry import periodic_task
+
+    messages: list[checks.CheckMessage] = []
+    for name, entry in dq.periodic.items():
+        try:
+            task = periodic_task(entry)
+            if entry.cron is not None:
+                from dualqueue import Cron
+
+                Cron(entry.cron)  # a bad expression (or the missing extra) fails here, not at the first tick
+            task.get_backend().validate_task(task)
+        except Exception as exc:
+            messages.append(
+                checks.Error(
+                    f'DUALQUEUE["PERIODIC"][{name!r}]: {exc}',
+                    hint='Each entry is {"task": "dotted.path.to.a.task", "every": seconds} or {"task": ..., '
+                    '"cron": "*/5 * * * *"} (cron needs: pip install "dualqueue[cron]").',
+                    id="dualqueue.E003",
                 )
             )
     return messages

@@ -11,7 +11,22 @@ One settings entry configures the adapter::
         "PROCESSES_DIR": "auto",               # where each process publishes its picture; None = off
         "PUBLISH_INTERVAL": 2.0,               # seconds between two publishes of a process's picture
         "RESULT_STORE": "memory",              # or "database": any process reads results (dualqueue.django.results)
+        "PROGRESS_INTERVAL": 1.0,              # seconds between two writes of a task's progress to its result
+        "PERIODIC": {},                        # name -> schedule: see below
     }
+
+``PERIODIC`` declares periodic tasks: each entry enqueues a Django task at every tick of its
+schedule, in exactly one process of the server (the processes share a claim per tick in the
+database: ``dualqueue.django.claims.DatabaseClaims``)::
+
+    "PERIODIC": {
+        "reconcile-analyses": {"task": "esg.sites.tasks.reconcile_lost", "every": 300},
+        "nightly-index": {"task": "esg.documents.tasks.rebuild", "cron": "0 3 * * *", "args": [], "kwargs": {}},
+    }
+
+``every`` is seconds (ticks at wall-clock multiples of it), ``cron`` a five-field expression
+(needs ``dualqueue[cron]``); exactly one of them. ``args`` and ``kwargs`` must be JSON, as any
+task's. The task's path is imported and checked by the system check (``dualqueue.E003``).
 
 ``PROCESSES_DIR="auto"`` means ``<BASE_DIR>/var/dualqueue-processes`` when the settings define
 ``BASE_DIR``, else a directory in the system's temporary directory named after the user and the
@@ -32,6 +47,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import math
 import os
 import tempfile
@@ -43,7 +59,14 @@ from typing import Any, TypeGuard
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["STATUS_ACCESS_CHOICES", "TOKEN_ENV_VAR", "DualqueueSettings", "clear_cache", "get_settings"]
+__all__ = [
+    "STATUS_ACCESS_CHOICES",
+    "TOKEN_ENV_VAR",
+    "DualqueueSettings",
+    "PeriodicEntry",
+    "clear_cache",
+    "get_settings",
+]
 
 STATUS_ACCESS_CHOICES = ("staff-or-token", "staff", "token")
 TOKEN_ENV_VAR = "DUALQUEUE_STATUS_TOKEN"  # read per request by the views, never stored in settings
@@ -57,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "PROCESSES_DIR": "auto",
     "PUBLISH_INTERVAL": 2.0,
     "RESULT_STORE": "memory",
+    "PROGRESS_INTERVAL": 1.0,
+    "PERIODIC": {},
 }
 RESULT_STORE_CHOICES = ("memory", "database")
 
@@ -76,6 +101,8 @@ class DualqueueSettings:
     processes_dir: str | None = None  # resolved: an absolute path, or None when publishing is off
     publish_interval: float = 2.0
     result_store: str = "memory"
+    progress_interval: float = 1.0
+    periodic: Mapping[str, PeriodicEntry] = field(default_factory=dict)
 
     @property
     def staff_allowed(self) -> bool:
@@ -84,6 +111,22 @@ class DualqueueSettings:
     @property
     def token_allowed(self) -> bool:
         return self.status_access in ("staff-or-token", "token")
+
+
+@dataclass(frozen=True)
+class PeriodicEntry:
+    """One ``DUALQUEUE["PERIODIC"]`` entry, validated (the task path is imported later, by the check)."""
+
+    name: str
+    task: str
+    every: float | None
+    cron: str | None
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def schedule_text(self) -> str:
+        return f"every {self.every:g} s" if self.every is not None else f"cron {self.cron}"
 
 
 # The parsed settings, built once per value of settings.DUALQUEUE. Guarded by _lock so that two
@@ -131,6 +174,8 @@ def parse(raw: object) -> DualqueueSettings:
         processes_dir=_processes_dir(value["PROCESSES_DIR"]),
         publish_interval=_publish_interval(value["PUBLISH_INTERVAL"]),
         result_store=_result_store(value["RESULT_STORE"]),
+        progress_interval=_progress_interval(value["PROGRESS_INTERVAL"]),
+        periodic=_periodic(value["PERIODIC"]),
     )
 
 
@@ -239,8 +284,11 @@ def _safe_name(text: str) -> str:
 
 
 def _publish_interval(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not (
-        0.05 <= value <= 3600
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not (0.05 <= value <= 3600)
     ):
         raise ImproperlyConfigured(
             f'DUALQUEUE["PUBLISH_INTERVAL"] must be a number of seconds between 0.05 and 3600; got {value!r}'
@@ -254,3 +302,80 @@ def _result_store(value: object) -> str:
         raise ImproperlyConfigured(f'DUALQUEUE["RESULT_STORE"] must be one of {choices}; got {value!r}')
     assert isinstance(value, str)
     return value
+
+
+def _progress_interval(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not (0 <= value <= 3600)
+    ):
+        raise ImproperlyConfigured(
+            f'DUALQUEUE["PROGRESS_INTERVAL"] must be a number of seconds between 0 (write every report) and 3600; '
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+PERIODIC_KEYS = ("task", "every", "cron", "args", "kwargs")
+MIN_EVERY = 1.0  # seconds: a tick is a claim in the database, for every process
+
+
+def _periodic(value: object) -> dict[str, PeriodicEntry]:
+    where = 'DUALQUEUE["PERIODIC"]'
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f'{where} must be a dict of name -> {{"task": "dotted.path", "every": seconds}} (or "cron": "..."); '
+            f"got {value!r}"
+        )
+    entries: dict[str, PeriodicEntry] = {}
+    for name, spec in value.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ImproperlyConfigured(
+                f"{where}: a name must be a non-empty string of at most 200 characters; got {name!r}"
+            )
+        here = f"{where}[{name!r}]"
+        if not isinstance(spec, Mapping):
+            raise ImproperlyConfigured(f'{here} must be a dict with "task" and "every" or "cron"; got {spec!r}')
+        unknown = sorted(str(key) for key in spec if key not in PERIODIC_KEYS)
+        if unknown:
+            raise ImproperlyConfigured(f"{here} has unknown key(s) {unknown}; the keys are {list(PERIODIC_KEYS)}")
+        task = spec.get("task")
+        if not isinstance(task, str) or "." not in task or not all(part.isidentifier() for part in task.split(".")):
+            raise ImproperlyConfigured(
+                f'{here}["task"] must be the dotted path of a task (a function decorated with @task); got {task!r}'
+            )
+        has_every, has_cron = "every" in spec, "cron" in spec
+        if has_every == has_cron:
+            raise ImproperlyConfigured(f'{here} needs exactly one of "every" (seconds) and "cron" (an expression)')
+        every, cron = spec.get("every"), spec.get("cron")
+        if has_every and (
+            isinstance(every, bool)
+            or not isinstance(every, (int, float))
+            or not math.isfinite(every)
+            or every < MIN_EVERY
+        ):
+            raise ImproperlyConfigured(
+                f'{here}["every"] must be a finite number of seconds >= {MIN_EVERY:g}; got {every!r}'
+            )
+        if has_cron and (not isinstance(cron, str) or not cron.strip()):
+            raise ImproperlyConfigured(f'{here}["cron"] must be a cron expression such as "*/5 * * * *"; got {cron!r}')
+        args, kwargs = spec.get("args", []), spec.get("kwargs", {})
+        if not isinstance(args, (list, tuple)):
+            raise ImproperlyConfigured(f'{here}["args"] must be a list; got {args!r}')
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise ImproperlyConfigured(f'{here}["kwargs"] must be a dict with string keys; got {kwargs!r}')
+        try:
+            json.dumps([list(args), dict(kwargs)], allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f'{here}: "args" and "kwargs" must be JSON (as any task\'s): {exc}') from None
+        entries[name] = PeriodicEntry(
+            name=name,
+            task=task,
+            every=float(every) if has_every else None,  # type: ignore[arg-type]
+            cron=cron.strip() if has_cron else None,  # type: ignore[union-attr]
+            args=tuple(args),
+            kwargs=dict(kwargs),
+        )
+    return entries

@@ -145,6 +145,12 @@ def post_worker_init(worker: Any) -> None:
     from . import processes
 
     processes.ensure_publishing()  # an idle worker shows on the status page too, before its first request
+    from . import registry
+
+    # Build (and start) this worker's task system now, not at its first request: deferred tasks
+    # waiting in the database are scheduled again, and the periodic tasks are armed, even in a
+    # worker that no request has reached yet.
+    registry.get_task_system()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -97,6 +97,26 @@ def families(picture: dict[str, Any]) -> list[Family]:
         ((p, name), float(len(pool["dead_letters"]))) for p, pools, _ in live for name, pool in pools.items()
     ]
     out.append(letters)
+    scheduled = Family(
+        "dualqueue_pool_scheduled", "gauge", "Deferred tasks waiting for their time (holding no worker).",
+        ("pid", "pool"),
+    )
+    scheduled.samples = [
+        ((p, name), float(pool.get("scheduled") or 0)) for p, pools, _ in live for name, pool in pools.items()
+    ]
+    out.append(scheduled)
+    progress = Family(
+        "dualqueue_task_progress_ratio", "gauge",
+        "How far each running task that reported a total is (0 to 1), by worker slot.", ("pid", "pool", "slot", "task"),
+    )
+    progress.samples = [
+        ((p, name, str(slot), str(task.get("name"))), float(task["progress"]["fraction"]))
+        for p, pools, _ in live
+        for name, pool in pools.items()
+        for slot, task in enumerate(pool.get("running_tasks") or ())
+        if isinstance(task.get("progress"), dict) and task["progress"].get("fraction") is not None
+    ]
+    out.append(progress)
     for suffix, key, text in _POOL_COUNTERS:
         fam = Family(f"dualqueue_pool_{suffix}", "counter", text, ("pid", "pool"))
         fam.samples = [((p, name), float(pool[key])) for p, pools, _ in live for name, pool in pools.items()]
@@ -113,6 +133,7 @@ def families(picture: dict[str, Any]) -> list[Family]:
         out.append(fam)
     if "processes" in picture:
         out += _process_families(picture["processes"])
+    out += _periodic_families(picture)
     backends = picture["results"]["backends"]
     kept = Family(
         "dualqueue_results_kept", "gauge", "TaskResults kept in this process's memory.", ("pid", "backend")
@@ -124,6 +145,32 @@ def families(picture: dict[str, Any]) -> list[Family]:
     )
     evicted.samples = [((pid, alias), float(s["evicted"])) for alias, s in backends.items()]
     out += [kept, evicted]
+    return out
+
+
+_PERIODIC_COUNTERS = (
+    ("ran_here", "Ticks of the schedule this process claimed and ran."),
+    ("ran_elsewhere", "Ticks of the schedule another process claimed (so this one did not run them)."),
+    ("skipped", "Ticks nobody ran (no process alive, or all stalled), as recorded with the claims."),
+    ("unclaimed", "Ticks not run because the claims store failed (never run blind)."),
+)
+
+
+def _periodic_families(picture: dict[str, Any]) -> list[Family]:
+    """Each periodic schedule, per live process (``ran_here``...) from the core's picture of it."""
+    live = [(str(picture["pid"]), picture.get("periodic") or {})]
+    if "processes" in picture:
+        live = [(str(p["pid"]), p.get("periodic") or {}) for p in picture["processes"] if p["state"] == "live"]
+    out = []
+    for key, text in _PERIODIC_COUNTERS:
+        fam = Family(f"dualqueue_periodic_{key}", "counter", text, ("pid", "schedule"))
+        fam.samples = [
+            ((pid, name), float(entry.get(key) or 0))
+            for pid, schedules in live
+            for name, entry in schedules.items()
+            if isinstance(entry, dict)
+        ]
+        out.append(fam)
     return out
 
 

@@ -316,7 +316,10 @@ def _state(record: dict[str, Any], age: float, stale_after: float) -> str:
     return "live" if age <= stale_after and _alive_on_this_host(record) is not False else "gone"
 
 
-TOTALLED = ("workers", "alive_workers", "queued", "running", "submitted", "succeeded", "failed", "dropped", "rejected")
+TOTALLED = (
+    "workers", "alive_workers", "scheduled", "queued", "running", "submitted", "succeeded", "failed", "dropped",
+    "rejected",
+)  # fmt: skip
 
 
 def collect(own_picture: dict[str, Any], now: float | None = None) -> dict[str, Any]:
@@ -383,6 +386,7 @@ def _entry(
         "last_heard_seconds": round(age, 3),
         "pools": picture.get("pools", {}),
         "debouncers": picture.get("debouncers", {}),
+        "periodic": picture.get("periodic", {}) if isinstance(picture.get("periodic", {}), dict) else {},
         "unfinished": _unfinished(picture) if state != "live" else {},
     }
 

@@ -13,6 +13,11 @@ thread. Everything shared lives here, at module level, once per process. It guar
   debouncers created before a ``--preload`` fork are still the ones in the child's status.
 * **Bounded results.** Each alias keeps its latest ``RESULTS_KEPT`` results; the oldest is
   evicted first, and every eviction is counted and shown in the status.
+* **Started once per system.** When a process builds its ``TaskSystem`` (its first use, or
+  gunicorn's ``post_worker_init``), it schedules again every deferred task waiting in the database
+  (``RESULT_STORE = "database"``: rows ``READY`` with a ``run_after``; claims at their time make
+  each run once whatever number of processes scheduled it) and arms ``DUALQUEUE["PERIODIC"]``
+  (each tick claimed through ``DatabaseClaims``, so it runs in one process).
 * **Settings changes take effect.** When ``DUALQUEUE`` changes (``override_settings`` in a
   test), the old system is shut down at once (what was still queued is dropped, counted and
   logged by the core) and the next use builds a new one from the new settings.
@@ -21,6 +26,7 @@ thread. Everything shared lives here, at module level, once per process. It guar
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 import time
@@ -34,6 +40,7 @@ from django.db import close_old_connections
 from dualqueue import Clock, Debouncer, ShutdownReport, TaskSystem, WorkerPool
 
 from . import conf, processes
+from .compat import task_backends
 from .results import DatabaseResultStore, MemoryResultStore
 
 __all__ = [
@@ -50,6 +57,8 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger("dualqueue")
+
 ResultStore = MemoryResultStore  # the name this module has always exported
 
 
@@ -64,22 +73,125 @@ def build_task_system(clock: Clock | None = None) -> TaskSystem:
     """A new ``TaskSystem`` configured by ``DUALQUEUE`` (not installed: see ``override_task_system``)."""
     settings = conf.get_settings()
     pools = {
-        name: WorkerPool(
-            name, workers, settings.maxsize.get(name, 0), clock=clock, exit_timeout=settings.exit_timeout
-        )
+        name: WorkerPool(name, workers, settings.maxsize.get(name, 0), clock=clock, exit_timeout=settings.exit_timeout)
         for name, workers in settings.pools.items()
     }
     return TaskSystem(clock=clock, exit_timeout=settings.exit_timeout, **pools)
 
 
 def get_task_system() -> TaskSystem:
-    """The process's ``TaskSystem``, built from ``DUALQUEUE`` on first use."""
+    """The process's ``TaskSystem``, built from ``DUALQUEUE`` on first use (then started: see ``start``)."""
     global _system
     processes.ensure_publishing()  # one int comparison once this process's publisher runs
     with _lock:
-        if _system is None:
+        built = _system is None
+        if built:
             _system = build_task_system()
-        return _system
+        system = _system
+    if built:
+        start(system)
+    return system
+
+
+def start(system: TaskSystem) -> None:
+    """Schedule the deferred tasks waiting in the database again, and arm the periodic tasks, on ``system``.
+
+    Runs once per system, outside the registry's lock (it reads the database and imports tasks).
+    A failure here (no table yet: ``migrate`` has not run) is logged, never raised: a process that
+    cannot read its deferred tasks still serves requests.
+    """
+    try:
+        resume_deferred(system)
+    except Exception:
+        logger.exception("dualqueue: could not schedule the deferred tasks waiting in the database")
+    try:
+        arm_periodic(system)
+    except Exception:
+        logger.exception('dualqueue: could not arm DUALQUEUE["PERIODIC"]')
+
+
+def resume_deferred(system: TaskSystem) -> int:
+    """Schedule every deferred task of every dualqueue backend alias again; how many were scheduled."""
+    from .backend import DualqueueBackend, _delay_until, _TaskRun
+
+    if conf.get_settings().result_store != "database":
+        return 0
+    scheduled = 0
+    for alias in _dualqueue_aliases():
+        backend = task_backends[alias]
+        store = result_store(alias)
+        for result in store.deferred():
+            pool = backend.queue_pools.get(result.task.queue_name)
+            if pool is None:
+                logger.error("dualqueue: deferred task %s (%s) is on queue %r, which backend %r no longer has",
+                             result.task.module_path, result.id, result.task.queue_name, alias)  # fmt: skip
+                continue
+            assert result.task.run_after is not None
+            system.submit_after(pool, _delay_until(result.task.run_after), _TaskRun(DualqueueBackend, result, store))
+            scheduled += 1
+    if scheduled:
+        logger.info("dualqueue: process %s scheduled %d deferred task(s) from the database", os.getpid(), scheduled)
+    return scheduled
+
+
+def _dualqueue_aliases() -> list[str]:
+    from .backend import DualqueueBackend
+
+    aliases = []
+    for alias in task_backends:  # type: ignore[attr-defined,unused-ignore]
+        try:
+            if isinstance(task_backends[alias], DualqueueBackend):
+                aliases.append(alias)
+        except Exception:  # a misconfigured backend is the checks' business
+            continue
+    return sorted(aliases)
+
+
+def arm_periodic(system: TaskSystem) -> list[str]:
+    """Declare every ``DUALQUEUE["PERIODIC"]`` entry on ``system``; each tick enqueues its Django task."""
+    entries = conf.get_settings().periodic
+    if not entries:
+        return []
+    from dualqueue import Cron, Every
+
+    from .claims import DatabaseClaims
+
+    claims = DatabaseClaims()
+    armed = []
+    for name, entry in entries.items():
+        task = periodic_task(entry)
+        schedule = Every(entry.every) if entry.every is not None else Cron(entry.cron)
+        system.every(name, schedule, _enqueue_tick, name, queue=PERIODIC_POOL, claims=claims)
+        armed.append(name)
+        logger.debug("dualqueue: periodic %r armed (%s, task %s)", name, entry.schedule_text, task.module_path)
+    return armed
+
+
+PERIODIC_POOL = "general"  # where a tick's enqueue runs (the task itself runs on its own queue's pool)
+
+
+def periodic_task(entry: conf.PeriodicEntry) -> Any:
+    """The Django task a ``PERIODIC`` entry names; ``ImproperlyConfigured`` naming the key if it is not one."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.utils.module_loading import import_string
+
+    from .compat import Task
+
+    where = f'DUALQUEUE["PERIODIC"][{entry.name!r}]["task"]'
+    try:
+        task = import_string(entry.task)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{where}: cannot import {entry.task!r}: {exc}") from None
+    if not isinstance(task, Task):
+        raise ImproperlyConfigured(f"{where}: {entry.task!r} is not a task (decorate the function with @task())")
+    return task
+
+
+def _enqueue_tick(name: str) -> None:
+    """One tick of ``PERIODIC[name]``, in the process that claimed it: enqueue its task (it gets a result row)."""
+    entry = conf.get_settings().periodic.get(name)
+    if entry is not None:  # None: the settings changed since the tick was armed
+        periodic_task(entry).enqueue(*entry.args, **entry.kwargs)
 
 
 def result_store(alias: str) -> MemoryResultStore | DatabaseResultStore:

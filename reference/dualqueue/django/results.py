@@ -27,6 +27,15 @@ reports it ``FAILED`` with a ``dualqueue.django.results.TaskLost`` error naming 
 ``lost()`` lists every such row, for a status page. A row from another host is never called lost
 from here (this host cannot see that host's processes); ``lost()`` says which hosts it could not
 judge.
+
+A deferred task (``run_after``) is the exception to "never on the request path": its row is
+written at once, in the caller's thread, so that it outlives this process. Such a ``READY`` row is
+not lost when its process dies: it waits for any process, which claims it at its time
+(``claim``: one conditional ``UPDATE`` ``READY`` -> ``RUNNING``); ``deferred()`` lists them for a
+process that starts, to schedule them again.
+
+Progress (``dualqueue.django.report_progress``) is kept with the result (``set_progress``) and
+written with its row; ``progress(result_id)`` reads it back, from any process with the database.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import close_old_connections
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .compat import Task, TaskError, TaskResult, TaskResultDoesNotExist, TaskResultStatus
@@ -82,6 +92,7 @@ class MemoryResultStore:
         # Guards _results and _evicted. Held only for dict operations, never while a task runs.
         self._lock = threading.Lock()
         self._results: dict[str, TaskResult[Any]] = {}  # insertion-ordered: the first key is the oldest
+        self._progress: dict[str, dict[str, Any]] = {}  # result id -> its last progress (see set_progress)
         self._evicted = 0
 
     def add(self, result: TaskResult[Any]) -> None:
@@ -89,8 +100,28 @@ class MemoryResultStore:
             self._results[result.id] = result
             if self.limit is not None:
                 while len(self._results) > self.limit:
-                    del self._results[next(iter(self._results))]
+                    oldest = next(iter(self._results))
+                    del self._results[oldest]
+                    self._progress.pop(oldest, None)
                     self._evicted += 1
+
+    def claim(self, result: TaskResult[Any]) -> bool:
+        """A deferred task about to run: this process is the only one that has it, so yes."""
+        return True
+
+    def set_progress(self, result: TaskResult[Any], current: float, total: float | None, message: str) -> None:
+        with self._lock:
+            if result.id in self._results:
+                self._progress[result.id] = _progress_record(current, total, message)
+
+    def progress(self, result_id: str) -> dict[str, Any] | None:
+        """The last progress the task of ``result_id`` reported (``current``, ``total``, ``fraction``...), or None."""
+        with self._lock:
+            return self._progress.get(result_id)
+
+    def deferred(self) -> list[TaskResult[Any]]:
+        """Nothing to schedule again: a process's memory dies with it."""
+        return []
 
     def save(self, result: TaskResult[Any]) -> None:
         """A transition of a result already added: nothing to do, the store holds the object itself."""
@@ -113,6 +144,11 @@ class MemoryResultStore:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"kept": len(self._results), "limit": self.limit, "evicted": self._evicted}
+
+
+def _progress_record(current: float, total: float | None, message: str) -> dict[str, Any]:
+    fraction = None if not total else max(0.0, min(1.0, current / total))
+    return {"current": current, "total": total, "fraction": fraction, "message": message, "at": timezone.now()}
 
 
 # -- which process is this, and is that one still alive? ---------------------------------------
@@ -191,11 +227,17 @@ class LostResult:
 # -- the database store -------------------------------------------------------------------------
 
 
-def _row_fields(result: TaskResult[Any]) -> dict[str, Any]:
+def _row_fields(result: TaskResult[Any], progress: dict[str, Any] | None = None) -> dict[str, Any]:
     """A copy of what the row holds, taken now: the worker keeps mutating the result object."""
     me = this_process()
     task = result.task
+    progress = progress or {}
     return {
+        "run_after": task.run_after,
+        "progress_current": progress.get("current"),
+        "progress_total": progress.get("total"),
+        "progress_message": progress.get("message", ""),
+        "progress_at": progress.get("at"),
         "result_id": result.id,
         "backend": result.backend,
         "task_path": task.module_path,
@@ -220,8 +262,10 @@ def _row_fields(result: TaskResult[Any]) -> dict[str, Any]:
 
 _UPDATED = [
     "status", "return_value", "errors", "worker_ids", "started_at", "last_attempted_at", "finished_at",
-    "host", "pid", "process_start",
+    "host", "pid", "process_start", "run_after", "progress_current", "progress_total", "progress_message",
+    "progress_at",
 ]  # fmt: skip
+LATE_WARNING_SECONDS = 1.0  # a deferred task that starts later than this past its run_after is logged
 
 
 class _Writer:
@@ -344,16 +388,95 @@ class DatabaseResultStore:
         self._lock = threading.Lock()
         self._unwritten: dict[str, tuple[TaskResult[Any], int]] = {}  # id -> (result, writes pending)
         self._evicted = 0
+        # Guarded by _lock too: the progress of this process's running tasks, written with their rows.
+        self._progress: dict[str, dict[str, Any]] = {}
 
     def add(self, result: TaskResult[Any]) -> None:
-        self.save(result)
+        if result.task.run_after is None:
+            self.save(result)
+            return
+        # A deferred task: its row is written now, in this thread, so that it outlives this process.
+        from .models import TaskResultRecord
+
+        TaskResultRecord.objects.update_or_create(
+            result_id=result.id, defaults={k: v for k, v in _row_fields(result).items() if k != "result_id"}
+        )
 
     def save(self, result: TaskResult[Any]) -> None:
-        fields = _row_fields(result)
         with self._lock:
+            progress = self._progress.get(result.id)
+            if result.is_finished:
+                self._progress.pop(result.id, None)
             _, pending = self._unwritten.get(result.id, (result, 0))
             self._unwritten[result.id] = (result, pending + 1)
-        _writer.put(self, fields)
+        _writer.put(self, _row_fields(result, progress))
+
+    def claim(self, result: TaskResult[Any]) -> bool:
+        """Take a deferred task's row for this process (``READY`` -> ``RUNNING``); False if another took it.
+
+        One conditional ``UPDATE``: of all the processes that scheduled the row, exactly one sees it
+        change. The winner's row names this process at once, so the row is never ``READY`` for a
+        process that died after claiming it (it reads as lost, not as waiting).
+        """
+        from .models import TaskResultRecord
+
+        me = this_process()
+        now = timezone.now()
+        won = TaskResultRecord.objects.filter(
+            result_id=result.id, backend=self.alias, status=str(TaskResultStatus.READY)
+        ).update(status=str(TaskResultStatus.RUNNING), started_at=now, last_attempted_at=now, host=me.host,
+                 pid=me.pid, process_start=me.start)  # fmt: skip
+        if not won:
+            logger.info("dualqueue: deferred task %s (%s) already claimed by another process", result.task.module_path,
+                        result.id)  # fmt: skip
+            return False
+        run_after = result.task.run_after
+        late = (now - run_after).total_seconds() if run_after is not None else 0.0
+        if late > LATE_WARNING_SECONDS:
+            logger.warning(
+                "dualqueue: deferred task %s (%s) starts %.1f s after its run_after (%s): no process was running "
+                "at its time, or all were busy", result.task.module_path, result.id, late, run_after.isoformat(),
+            )  # fmt: skip
+        return True
+
+    def set_progress(self, result: TaskResult[Any], current: float, total: float | None, message: str) -> None:
+        with self._lock:
+            self._progress[result.id] = _progress_record(current, total, message)
+
+    def progress(self, result_id: str) -> dict[str, Any] | None:
+        """The last progress written for ``result_id`` (any process), or this process's newer one; None if none."""
+        with self._lock:
+            mine = self._progress.get(result_id)
+        if mine is not None:
+            return mine
+        from .models import TaskResultRecord
+
+        row = (
+            TaskResultRecord.objects.filter(result_id=result_id, backend=self.alias)
+            .values("progress_current", "progress_total", "progress_message", "progress_at")
+            .first()
+        )
+        if row is None or row["progress_current"] is None:
+            return None
+        record = _progress_record(row["progress_current"], row["progress_total"], row["progress_message"])
+        record["at"] = row["progress_at"]
+        return record
+
+    def deferred(self) -> list[TaskResult[Any]]:
+        """Every deferred task of this alias still waiting (``READY`` with a ``run_after``), soonest first."""
+        from .models import TaskResultRecord
+
+        rows = TaskResultRecord.objects.filter(
+            backend=self.alias, status=str(TaskResultStatus.READY), run_after__isnull=False
+        ).order_by("run_after", "id")
+        results = []
+        for row in rows:
+            try:
+                results.append(self._to_result(row))
+            except Exception:  # a task that no longer imports: say so, never crash a process's start
+                logger.exception("dualqueue: cannot schedule deferred task %s (%s) again", row.task_path,
+                                 row.result_id)  # fmt: skip
+        return results
 
     def _written(self, result_id: str, puts: int) -> None:
         """``puts`` of this result's saves are in the table now (or failed and were counted)."""
@@ -375,7 +498,9 @@ class DatabaseResultStore:
         rows = TaskResultRecord.objects.filter(backend=self.alias)
         cutoff = rows.order_by("-id").values_list("id", flat=True)[self.limit : self.limit + 1]
         if cutoff:
-            deleted, _ = rows.filter(id__lte=cutoff[0]).delete()
+            # A deferred row still waiting is work to do, not a result: never trimmed (it would be lost).
+            waiting = {"status": str(TaskResultStatus.READY), "run_after__isnull": False}
+            deleted, _ = rows.filter(id__lte=cutoff[0]).exclude(**waiting).delete()
             with self._lock:
                 self._evicted += deleted
 
@@ -400,11 +525,13 @@ class DatabaseResultStore:
 
     def _to_result(self, row: Any) -> TaskResult[Any]:
         task: Task[Any, Any] = import_string(row.task_path)
-        task = task.using(queue_name=row.queue_name, priority=row.priority, backend=self.alias)
+        task = task.using(queue_name=row.queue_name, priority=row.priority, backend=self.alias, run_after=row.run_after)
         status = TaskResultStatus(row.status)
-        errors = [TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"]) for e in row.errors]  # noqa: E501
+        errors = [
+            TaskError(exception_class_path=e["exception_class_path"], traceback=e["traceback"]) for e in row.errors
+        ]
         finished_at = row.finished_at
-        if status in UNFINISHED and process_alive(row.host, row.pid, row.process_start) is False:
+        if status in UNFINISHED and not _waiting(row) and process_alive(row.host, row.pid, row.process_start) is False:
             status = TaskResultStatus.FAILED
             errors.append(TaskError(exception_class_path=f"{__name__}.TaskLost", traceback=_lost_message(row)))
         result: TaskResult[Any] = TaskResult(
@@ -431,11 +558,18 @@ class DatabaseResultStore:
         unfinished = TaskResultRecord.objects.filter(backend=self.alias, status__in=[str(s) for s in UNFINISHED])
         return [
             LostResult(
-                result_id=row.result_id, backend=row.backend, task_path=row.task_path, queue_name=row.queue_name,
-                status=row.status, host=row.host, pid=row.pid, enqueued_at=row.enqueued_at, started_at=row.started_at,
+                result_id=row.result_id,
+                backend=row.backend,
+                task_path=row.task_path,
+                queue_name=row.queue_name,
+                status=row.status,
+                host=row.host,
+                pid=row.pid,
+                enqueued_at=row.enqueued_at,
+                started_at=row.started_at,
             )
             for row in _order(unfinished)
-            if process_alive(row.host, row.pid, row.process_start) is False
+            if not _waiting(row) and process_alive(row.host, row.pid, row.process_start) is False
         ]
 
     def snapshot(self) -> dict[str, Any]:
@@ -444,7 +578,13 @@ class DatabaseResultStore:
 
         with self._lock:
             unwritten, evicted = len(self._unwritten), self._evicted
+        waiting = TaskResultRecord.objects.filter(
+            backend=self.alias, status=str(TaskResultStatus.READY), run_after__isnull=False
+        )
+        first = waiting.order_by("run_after").values_list("run_after", flat=True).first()
         return {
+            "deferred": waiting.count(),
+            "next_run_after": first.isoformat() if first is not None else None,
             "kept": TaskResultRecord.objects.filter(backend=self.alias).count(),
             "lost": len(self.lost()),
             "limit": self.limit,
@@ -453,6 +593,11 @@ class DatabaseResultStore:
             "written": _writer.written,
             "failed_writes": _writer.failed_writes,
         }
+
+
+def _waiting(row: Any) -> bool:
+    """A deferred row no process has claimed: it waits for any process, so it is not lost with its own."""
+    return row.run_after is not None and row.status == str(TaskResultStatus.READY)
 
 
 def _order(rows: Any) -> Iterable[Any]:

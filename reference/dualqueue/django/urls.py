@@ -16,6 +16,7 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("status/page/", views.status_page, name="status-page"),
     path("status/page/failed/", views.failed_results_fragment, name="failed-results"),
+    path("status/page/time/", views.time_fragment, name="time"),
     path("status/results/<str:result_id>/rerun/", views.rerun, name="rerun"),
     path("metrics/", views.metrics_view, name="metrics"),
 ]

@@ -123,6 +123,7 @@ def status(request: HttpRequest) -> HttpResponse:
     """``GET status/``: the picture as JSON: this process's at the top level, every process's under ``processes``."""
     shown = picture()
     shown["failed_results"] = failed_results()
+    shown["periodic_schedules"] = periodic_state(shown)
     return JsonResponse(shown, json_dumps_params={"indent": 2})
 
 
@@ -149,8 +150,75 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "refresh_seconds": 2,
         "failed_results": failed_results(),
         "result_store": conf.get_settings().result_store,
+        **time_context(shown),
     }
     return render(request, "dualqueue/status.html", context)
+
+
+def time_context(shown: dict[str, Any]) -> dict[str, Any]:
+    """The page's "Later, every, how far along" section: running tasks' progress, deferred work, periodic tasks."""
+    running = [
+        {**task, "pool": name, "pid": process["pid"], "percent": _percent(task.get("progress"))}
+        for process in shown["processes"]
+        if process["state"] == "live"
+        for name, pool in process["pools"].items()
+        for task in pool.get("running_tasks") or ()
+    ]
+    scheduled = [
+        {"pool": name, "pid": process["pid"], "scheduled": pool.get("scheduled", 0),
+         "next_in": pool.get("next_scheduled_in")}
+        for process in shown["processes"]
+        if process["state"] == "live"
+        for name, pool in process["pools"].items()
+        if pool.get("scheduled")
+    ]  # fmt: skip
+    return {
+        "running_tasks": running,
+        "scheduled_pools": scheduled,
+        "deferred_results": [
+            {"backend": alias, "deferred": store.get("deferred", 0), "next_run_after": store.get("next_run_after")}
+            for alias, store in sorted(shown["results"]["backends"].items())
+            if "deferred" in store
+        ],
+        "periodic": periodic_state(shown),
+    }
+
+
+def _percent(progress: Any) -> int | None:
+    if not isinstance(progress, dict) or progress.get("fraction") is None:
+        return None
+    return round(100 * float(progress["fraction"]))
+
+
+def periodic_state(shown: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each ``DUALQUEUE["PERIODIC"]`` schedule: this process's view (next tick, ran here, elsewhere), the claims row."""
+    from .claims import DatabaseClaims
+
+    mine = shown.get("periodic") or {}
+    rows = []
+    claims = DatabaseClaims()
+    for name, entry in conf.get_settings().periodic.items():
+        try:
+            claim = claims.state(name)
+        except Exception:  # no table yet: the page still shows the schedule
+            claim = None
+        here = mine.get(name) or {}
+        rows.append({
+            "name": name, "task": entry.task, "schedule": here.get("schedule") or entry.schedule_text,
+            "next_tick_at": here.get("next_tick_at"), "last_tick_at": here.get("last_tick_at"),
+            "ran_here": here.get("ran_here"), "ran_elsewhere": here.get("ran_elsewhere"),
+            "unclaimed": here.get("unclaimed"), "last_error": here.get("last_error"),
+            "runs": claim["runs"] if claim else 0, "skipped": claim["skipped"] if claim else here.get("skipped", 0),
+            "last_pid": claim["pid"] if claim else None,
+            "claimed_at": claim["claimed_at"].isoformat() if claim and claim["claimed_at"] else None,
+        })  # fmt: skip
+    return rows
+
+
+@_guarded(page=True)
+def time_fragment(request: HttpRequest) -> HttpResponse:
+    """``GET status/page/time/``: the page's "Later, every, how far along" section, which the page refreshes."""
+    return render(request, "dualqueue/time.html", time_context(picture()))
 
 
 @_guarded(page=True)

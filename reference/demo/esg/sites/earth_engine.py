@@ -27,6 +27,12 @@ about 35 s before it fails):
   and holds no statistics at all. ``GEE_DRY_RUN_SECONDS`` stands in for the service's time: the
   task holds a slot and sleeps that long, and the result says so (``simulated_service_seconds``).
 
+**Progress.** ``analyse(..., progress=report)`` calls ``report(current, total, message)`` at each
+real step (``STEPS`` of them): initializing the library, building the geometry, the Sentinel-2
+collection, the forest-loss reductions, serializing the graph, then the service call, each attempt
+and each wait before a retry (live), or the simulated service time in half-second slices (dry run,
+and the message says it is one). The site task passes ``dualqueue.django.report_progress``.
+
 The library's state is process-global: the two modes never mix in one process (the second one
 asked for raises ``RuntimeError``). Tests exercise the live path without a network in two ways:
 an ``EarthEngine`` given a ``compute`` callable (in process), and ``initialize_live(...,
@@ -74,17 +80,29 @@ DRY_RUN_NOTE = "dry run: no Earth Engine call was made; no values computed"
 # Transient errors: up to 5 attempts, waits of about 1-2 s, 2-4 s, 4-8 s, 8-16 s (jitter keeps at
 # least half of each), capped at 60 s.
 DEFAULT_RETRY = Retry(attempts=5, base_delay=2.0, factor=2.0, max_delay=60.0, jitter=0.5)
+STEPS = 6  # initialize, geometry, Sentinel-2 collection, forest loss, serialize, the service call
+DRY_RUN_SLICE = 0.5  # seconds: a dry run's simulated service time advances its progress this often
+
+Progress = Callable[[float, float, str], object]
+
+
+def _no_progress(current: float, total: float, message: str) -> None:
+    return None
 
 
 # -- the computation ---------------------------------------------------------
 
 
-def build_analysis(polygon: dict[str, Any], *, start: str, end: str, buffer_m: int = 1000) -> ee.Dictionary:
+def build_analysis(
+    polygon: dict[str, Any], *, start: str, end: str, buffer_m: int = 1000, progress: Progress = _no_progress
+) -> ee.Dictionary:
     """The site analysis as an Earth Engine graph. ``polygon`` is a validated GeoJSON Polygon.
 
     Keyword arguments throughout: the algorithm signatures bundled for the dry run are older
-    than the live server's, and positional arguments could bind differently.
+    than the live server's, and positional arguments could bind differently. ``progress`` hears
+    each part of the graph as it is built (steps 1 to 3 of ``STEPS``).
     """
+    progress(1, STEPS, f"building the site geometry ({len(polygon['coordinates'][0])} vertices)")
     site = ee.Geometry.Polygon(coords=polygon["coordinates"], geodesic=True, evenOdd=True)
 
     def mask_clouds(image: ee.Image) -> ee.Image:
@@ -94,12 +112,14 @@ def build_analysis(polygon: dict[str, Any], *, start: str, end: str, buffer_m: i
             ground = ground.And(scl.neq(value))
         return image.updateMask(ground)
 
+    progress(2, STEPS, f"building the Sentinel-2 collection {start} – {end}: cloud mask, median NDVI")
     scenes = ee.ImageCollection(SENTINEL2).filterBounds(site).filterDate(start, end)
     ndvi = scenes.map(mask_clouds).median().normalizedDifference(["B8", "B4"]).rename("ndvi")
     reducer = ee.Reducer.mean().combine(reducer2=ee.Reducer.stdDev(), sharedInputs=True)
     reducer = reducer.combine(reducer2=ee.Reducer.count(), sharedInputs=True)
     vegetation = ndvi.reduceRegion(reducer=reducer, geometry=site, scale=10, maxPixels=1e9, bestEffort=True)
 
+    progress(3, STEPS, f"building the Hansen forest-loss reductions ({buffer_m} m around the site)")
     around = site.buffer(distance=buffer_m)
     hansen = ee.Image(HANSEN)
     forest = hansen.select("treecover2000").gte(30)
@@ -271,10 +291,18 @@ class EarthEngine:
     def mode(self) -> str:
         return "live" if self.live else "dry-run"
 
-    def analyse(self, polygon: dict[str, Any], *, start: str, end: str) -> dict[str, Any]:
-        """The analysis result for ``polygon`` over ``[start, end)``: live values or a labelled dry run."""
+    def analyse(
+        self, polygon: dict[str, Any], *, start: str, end: str, progress: Progress = _no_progress
+    ) -> dict[str, Any]:
+        """The analysis result for ``polygon`` over ``[start, end)``: live values or a labelled dry run.
+
+        ``progress(current, total, message)`` hears each step as it starts (see the module's notes).
+        """
+        mode = "live" if self.live else "dry run: offline, no credentials"
+        progress(0, STEPS, f"initializing Earth Engine ({mode})")
         self.prepare()
-        expr = build_analysis(polygon, start=start, end=end)
+        expr = build_analysis(polygon, start=start, end=end, progress=progress)
+        progress(4, STEPS, "serializing the computation graph")
         digest, size = expression_sha256(expr)
         result: dict[str, Any] = {
             "mode": self.mode,
@@ -285,25 +313,50 @@ class EarthEngine:
         }
         if not self.live:
             if self.dry_run_seconds:
+                self._wait_for_slot(progress)
                 with self._slots:  # a simulated call takes a slot like a real one
-                    self.sleep(self.dry_run_seconds)
+                    self._simulate(progress)
             result.update(note=DRY_RUN_NOTE, simulated_service_seconds=self.dry_run_seconds)
+            progress(STEPS, STEPS, "done (dry run: no Earth Engine call, no values)")
             return result
 
         cached = self._cached(digest)
         if cached is not None:
             result.update(values=cached, cached=True, attempts=0)
+            progress(STEPS, STEPS, "done (values from the cache)")
             return result
-        values, attempts = self._call(expr)
+        values, attempts = self._call(expr, progress)
         self._store(digest, values)
         result.update(values=values, cached=False, attempts=attempts)
+        progress(STEPS, STEPS, f"done ({attempts} attempt{'s' if attempts != 1 else ''})")
         return result
 
-    def _call(self, expr: ee.ComputedObject) -> tuple[Any, int]:
+    def _wait_for_slot(self, progress: Progress) -> None:
+        """Say so when every slot is taken: the task waits for one (the process-wide cap), it is not stuck."""
+        if self._slots.acquire(blocking=False):
+            self._slots.release()  # one is free now: the call takes it next (or waits, briefly, if it lost it)
+            return
+        progress(STEPS - 1, STEPS, f"waiting for a free Earth Engine slot (all {self.max_concurrent} in use)")
+
+    def _simulate(self, progress: Progress) -> None:
+        """Stand in for the service's time in slices, so the progress moves as a real call's wait would."""
+        total, waited = self.dry_run_seconds, 0.0
+        while waited < total:
+            progress(
+                STEPS - 1 + waited / total, STEPS,
+                f"dry run: simulated service time, {waited:.1f} of {total:g} s (no Earth Engine call)",
+            )  # fmt: skip
+            step = min(DRY_RUN_SLICE, total - waited)
+            self.sleep(step)
+            waited += step
+
+    def _call(self, expr: ee.ComputedObject, progress: Progress = _no_progress) -> tuple[Any, int]:
         failures = 0
         while True:
+            self._wait_for_slot(progress)
             try:
                 with self._slots:
+                    progress(STEPS - 1, STEPS, f"asking Earth Engine (attempt {failures + 1} of {self.retry.attempts})")
                     return self.compute(expr), failures + 1
             except Exception as exc:
                 failures += 1
@@ -311,6 +364,7 @@ class EarthEngine:
                     raise
                 delay = self.retry.delay(failures)
                 logger.warning("earth engine: %s (attempt %d); retrying in %.1fs", _brief(exc), failures, delay)
+                progress(STEPS - 1, STEPS, f"Earth Engine busy ({_brief(exc)[:80]}); retrying in {delay:.1f} s")
             # Outside the semaphore: a call waiting to retry holds no slot.
             self.sleep(delay)
 

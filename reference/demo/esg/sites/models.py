@@ -65,6 +65,10 @@ class Analysis(models.Model):
         max_length=200, blank=True, default=current_process,
         help_text="the process that queued or runs it; a row whose process is gone is reconciled as lost",
     )
+    run_after = models.DateTimeField(
+        null=True, blank=True,
+        help_text="a scheduled analysis: not to start before this (it waits for any process: never lost with its own)",
+    )
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
@@ -74,6 +78,11 @@ class Analysis(models.Model):
 
     def __str__(self) -> str:
         return f"analysis {self.id} of {self.site_id} ({self.status})"
+
+    @property
+    def scheduled(self) -> bool:
+        """True while a scheduled analysis waits for its time (``READY`` with a ``run_after``)."""
+        return self.status == self.Status.READY and self.run_after is not None
 
     @property
     def lost(self) -> bool:

@@ -20,11 +20,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from dualqueue.django import progress_of
 
 from esg.jsonapi import ApiError, setting
 
@@ -98,7 +100,21 @@ def site_new(request: HttpRequest) -> HttpResponse:
 
 def _history(site: Site) -> list[Analysis]:
     reconcile(site.analyses.all())
-    return list(site.analyses.all()[:HISTORY_SHOWN])
+    rows = list(site.analyses.all()[:HISTORY_SHOWN])
+    for analysis in rows:
+        analysis.progress = analysis_progress(analysis)  # type: ignore[attr-defined]
+    return rows
+
+
+def analysis_progress(analysis: Analysis) -> dict[str, Any] | None:
+    """What a running analysis last reported (its task's result row, written by any process), as percent."""
+    if analysis.status != Analysis.Status.RUNNING or not analysis.task_result_id:
+        return None
+    progress = progress_of(analysis.task_result_id)
+    if progress is None:
+        return None
+    fraction = progress["fraction"]
+    return {**progress, "percent": None if fraction is None else round(100 * fraction)}
 
 
 @login_required
@@ -125,16 +141,27 @@ def site_history(request: HttpRequest, site_id: int) -> HttpResponse:
     return response
 
 
+# "Run analysis" now, or later: a scheduled analysis is a deferred task (run_after), kept in the database.
+RUN_LATER = {"1h": datetime.timedelta(hours=1), "24h": datetime.timedelta(hours=24)}
+
+
 @login_required
 @require_POST
 def site_run(request: HttpRequest, site_id: int) -> HttpResponse:
     site = _own_site(request, site_id)
     start, end = (datetime.date.fromisoformat(d) for d in earth_engine.default_window())
+    when = request.POST.get("when", "now")
+    if when != "now" and when not in RUN_LATER:
+        return HttpResponseBadRequest(f"when must be now, {' or '.join(RUN_LATER)}")
+    run_after = timezone.now() + RUN_LATER[when] if when in RUN_LATER else None
     try:
-        start_analysis(request.user, site, start, end)
+        start_analysis(request.user, site, start, end, run_after=run_after)
     except ApiError as refusal:
         return _refused(request, refusal, site)
-    messages.success(request, "Analysis queued on the site pool.")
+    if run_after is None:
+        messages.success(request, "Analysis queued on the site pool.")
+    else:
+        messages.success(request, f"Analysis scheduled for {run_after:%Y-%m-%d %H:%M} UTC.")
     return redirect("site-pages:page", site_id=site.pk)
 
 

@@ -9,6 +9,10 @@ ran out of time) takes its queued and running analyses with it, and their rows w
 process has not been heard of at all for longer than ``UNHEARD_GRACE`` seconds after the row
 was written. The pages show such a row as *lost*, with a re-run action.
 
+A scheduled analysis (``run_after``) waiting ``READY`` is never lost with the process that
+scheduled it: any process of the server runs it at its time, or the first one to start after it
+(``dualqueue.django``'s deferred tasks), and claims the row then.
+
 It runs where the rows are read (the site pages and the status page), so it needs no
 scheduler; it is one query when nothing is unfinished. With a durable backend (``db_worker``)
 the rows belong to those workers, which publish nothing here: then it does nothing.
@@ -40,7 +44,7 @@ def reconcile(rows: QuerySet[Analysis] | None = None) -> int:
         return 0
     unfinished = (rows if rows is not None else Analysis.objects.all()).filter(
         status__in=[Analysis.Status.READY, Analysis.Status.RUNNING]
-    ).exclude(process="")
+    ).exclude(process="").exclude(status=Analysis.Status.READY, run_after__isnull=False)
     candidates = list(unfinished.values_list("pk", "process", "created", "status"))
     if not candidates:
         return 0

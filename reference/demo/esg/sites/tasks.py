@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from dualqueue.django import report_progress
 
 from . import earth_engine
 from .models import Analysis, current_process
@@ -34,7 +35,8 @@ def analyse_site(analysis_id: str) -> dict[str, Any]:
     analysis = Analysis.objects.select_related("site").get(pk=analysis_id)
     try:
         result = earth_engine.service().analyse(
-            analysis.site.geometry, start=analysis.start.isoformat(), end=analysis.end.isoformat()
+            analysis.site.geometry, start=analysis.start.isoformat(), end=analysis.end.isoformat(),
+            progress=report_progress,  # each step, on the result row: the site page shows a live bar
         )
     except Exception as exc:
         error = {"type": type(exc).__name__, "message": str(exc)[:500]}
@@ -42,3 +44,17 @@ def analyse_site(analysis_id: str) -> dict[str, Any]:
         raise
     Analysis.objects.filter(pk=analysis_id).update(status=Status.SUCCESSFUL, result=result, finished=timezone.now())
     return {"analysis_id": analysis_id, "mode": result["mode"], "expression_sha256": result["expression_sha256"]}
+
+
+@task()
+def reconcile_lost_analyses() -> int:
+    """Mark analyses whose process is gone as lost; run every few minutes by ``DUALQUEUE["PERIODIC"]``.
+
+    The pages reconcile what they show; this finds the rows nobody is looking at (a site whose
+    owner has not come back), so the per-user limit and the status page's "to re-run" list are
+    right without a visit. One process runs each tick (the claims), and it is one query when
+    nothing is unfinished.
+    """
+    from .reconcile import reconcile
+
+    return reconcile()

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
+from dualqueue.django import progress_of
 
 from esg import admission
 from esg.jsonapi import ApiError, json_endpoint, read_body, read_json, setting, unknown_fields
@@ -133,8 +134,13 @@ def analyses(request: HttpRequest, site_id: str) -> JsonResponse:
     return JsonResponse({"result_id": str(analysis.pk), "status_url": _status_url(analysis)}, status=202)
 
 
-def start_analysis(user: Any, site: Site, start: datetime.date, end: datetime.date) -> Analysis:
+def start_analysis(
+    user: Any, site: Site, start: datetime.date, end: datetime.date, run_after: datetime.datetime | None = None
+) -> Analysis:
     """Admit, store and queue one analysis: the one way in, for the JSON API and the HTML pages.
+
+    With ``run_after`` it is scheduled: the task is deferred to that instant (``run_after`` of
+    Django Tasks), and waits in the database, so a restart in between does not lose it.
 
     Raises ``ApiError`` (429 over the owner's limit of unfinished analyses, 503 with the site pool
     full) and then stores nothing.
@@ -149,7 +155,7 @@ def start_analysis(user: Any, site: Site, start: datetime.date, end: datetime.da
             what="analyses",
             retry_after=admission.BUSY_RETRY_AFTER,
         )
-        analysis = Analysis.objects.create(site=site, start=start, end=end)
+        analysis = Analysis.objects.create(site=site, start=start, end=end, run_after=run_after)
     _enqueue(analysis)
     return analysis
 
@@ -166,19 +172,23 @@ def _enqueue(analysis: Analysis) -> None:
     recorded on the row, where the client will look.
     """
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(functools.partial(_enqueue_on_commit, analysis.pk))
+        transaction.on_commit(functools.partial(_enqueue_on_commit, analysis.pk, analysis.run_after))
         return
     try:
-        result = admission.enqueue(analyse_site, str(analysis.pk))
+        result = admission.enqueue(_task(analysis.run_after), str(analysis.pk))
     except ApiError:
         analysis.delete()
         raise
     Analysis.objects.filter(pk=analysis.pk).update(task_result_id=result.id)
 
 
-def _enqueue_on_commit(analysis_id: uuid.UUID) -> None:
+def _task(run_after: datetime.datetime | None) -> Any:
+    return analyse_site if run_after is None else analyse_site.using(run_after=run_after)
+
+
+def _enqueue_on_commit(analysis_id: uuid.UUID, run_after: datetime.datetime | None = None) -> None:
     try:
-        result = admission.enqueue(analyse_site, str(analysis_id))
+        result = admission.enqueue(_task(run_after), str(analysis_id))
     except ApiError as exc:
         logger.error("analysis %s could not be queued: %s", analysis_id, exc.message)
         error = {"type": "QueueFullError", "message": f"could not be queued: {exc.message}"[:500]}
@@ -240,6 +250,10 @@ def analysis_status(request: HttpRequest, site_id: str, result_id: str) -> JsonR
     if analysis is None:
         raise ApiError(404, f"no analysis {result_id!r} for site {site.id}")
     answer: dict[str, Any] = {"result_id": str(analysis.pk), "site_id": site.id, "status": analysis.status}
+    if analysis.status == Analysis.Status.RUNNING and analysis.task_result_id:
+        progress = progress_of(analysis.task_result_id)
+        if progress is not None:
+            answer["progress"] = {k: progress[k] for k in ("current", "total", "fraction", "message")}
     if analysis.status == Analysis.Status.SUCCESSFUL:
         answer["result"] = analysis.result
     elif analysis.status == Analysis.Status.FAILED:
