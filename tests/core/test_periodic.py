@@ -213,7 +213,14 @@ class Proc:
         self.submitted = 0
         recorder = Recording(claims, pid, log)
         self.periodic = Periodic(
-            "beat", Every(INTERVAL), self.run, (), {}, pool=self, clock=self.clock, claims=recorder  # type: ignore[arg-type]
+            "beat",
+            Every(INTERVAL),
+            self.run,
+            (),
+            {},
+            pool=self,
+            clock=self.clock,
+            claims=recorder,  # type: ignore[arg-type]
         )
         self.periodic.start()
         self.name = f"proc{pid}"
