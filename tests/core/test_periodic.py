@@ -359,3 +359,37 @@ def test_concurrent_claims_on_one_local_store_have_one_winner_per_tick() -> None
     for thread in threads:
         thread.join(DEADLOCK)
     assert sorted(wins) == sorted(set(wins))
+
+
+class BrokenSchedule(Every):
+    """A user schedule that fails once it has given its first tick."""
+
+    def __init__(self) -> None:
+        super().__init__(10)
+        self.calls = 0
+
+    def next_after(self, wall: float) -> float:
+        self.calls += 1
+        if self.calls > 1:
+            raise ZeroDivisionError("schedule bug")
+        return super().next_after(wall)
+
+
+def test_a_failing_schedule_or_clock_stops_the_timer_with_a_recorded_error() -> None:
+    clock = FakeClock(wall_start=WALL0)
+    tasks = TaskSystem(general=1, clock=clock)
+    periodic = tasks.every("beat", BrokenSchedule(), print)
+    clock.advance(10)
+    snap = periodic.snapshot()
+    assert not snap["active"] and snap["last_error"]["type"] == "ZeroDivisionError"
+    assert snap["ran_here"] == 1 and clock.scheduled == 0
+
+    class RefusingClock(FakeClock):
+        def call_later(self, delay: float, fn: Any) -> Any:
+            raise RuntimeError("can't start new thread")
+
+    refusing = TaskSystem(general=1, clock=RefusingClock(wall_start=WALL0))
+    stopped = refusing.every("beat", Every(10), print)
+    assert not stopped.active and stopped.snapshot()["last_error"]["type"] == "RuntimeError"
+    tasks.shutdown(DEADLOCK)
+    refusing.shutdown(DEADLOCK)
