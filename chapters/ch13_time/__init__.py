@@ -16,7 +16,17 @@ finished core; chapter 9 keeps its own snapshot of the core as it was there.
 from .clock import Clock, FakeClock, Handle, SystemClock
 from .debounce import Debouncer
 from .errors import PoolClosedError, QueueFullError
-from .pool import ShutdownReport, WorkerPool, drain_all
+from .periodic import (
+    Claim,
+    Claims,
+    Cron,
+    Every,
+    FileClaims,
+    LocalClaims,
+    Periodic,
+    Schedule,
+)
+from .pool import ShutdownReport, WorkerPool, drain_all, report_progress
 from .retry import DeadLetter, Retry, Retrying
 from .system import TaskSystem
 
@@ -38,23 +48,35 @@ FEATURES: frozenset[str] = frozenset(
         "shutdown",
         "fork",
         "exit_drain",
+        "deferred",
+        "periodic",
+        "progress",
     }
 )
 
 __all__ = [
     "FEATURES",
+    "Claim",
+    "Claims",
     "Clock",
+    "Cron",
     "DeadLetter",
     "Debouncer",
+    "Every",
     "FakeClock",
+    "FileClaims",
     "Handle",
+    "LocalClaims",
+    "Periodic",
     "PoolClosedError",
     "QueueFullError",
     "Retry",
     "Retrying",
+    "Schedule",
     "ShutdownReport",
     "SystemClock",
     "TaskSystem",
     "WorkerPool",
     "drain_all",
+    "report_progress",
 ]

@@ -21,7 +21,7 @@ from .conftest import FEATURE_VOCABULARY
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path("reference/dualqueue")
 FINAL = Path("chapters/ch13_time")
-CORE_MODULES = ("errors", "clock", "retry", "stats", "recent", "pool", "debounce", "system")
+CORE_MODULES = ("errors", "clock", "retry", "stats", "recent", "pool", "debounce", "system", "periodic")
 
 
 def differences(root: Path, reference: Path = REFERENCE, final: Path = FINAL) -> list[str]:
