@@ -17,25 +17,44 @@ True
 from .clock import Clock, FakeClock, Handle, SystemClock
 from .debounce import Debouncer
 from .errors import PoolClosedError, QueueFullError
-from .pool import ShutdownReport, WorkerPool, drain_all
+from .periodic import (
+    Claim,
+    Claims,
+    Cron,
+    Every,
+    FileClaims,
+    LocalClaims,
+    Periodic,
+    Schedule,
+)
+from .pool import ShutdownReport, WorkerPool, drain_all, report_progress
 from .retry import DeadLetter, Retry, Retrying
 from .system import TaskSystem
 
 __all__ = [
+    "Claim",
+    "Claims",
     "Clock",
+    "Cron",
     "DeadLetter",
     "Debouncer",
+    "Every",
     "FakeClock",
+    "FileClaims",
     "Handle",
+    "LocalClaims",
+    "Periodic",
     "PoolClosedError",
     "QueueFullError",
     "Retry",
     "Retrying",
+    "Schedule",
     "ShutdownReport",
     "SystemClock",
     "TaskSystem",
     "WorkerPool",
     "drain_all",
+    "report_progress",
 ]
 
 __version__ = "0.1.0"

@@ -33,13 +33,20 @@ Free-threading checklist (what still relies on the GIL):
   may set and delete their own keys at once. A single item assignment or
   deletion is atomic under the GIL, and free-threaded builds lock each dict
   internally; no code reads it, it only holds busy pools alive.
+* ``_names[slot]`` (the running task's name, for the snapshot) is written by
+  that slot's worker without the mutex, just before its task runs, so that
+  no status request ever runs user code; a list item assignment is atomic
+  under the GIL and on free-threaded builds (lists lock per object). A
+  snapshot taken in between shows ``"<starting>"``.
 * Everything else shared is read and written under the pool's mutex or a
-  module lock; the worker's thread-local is per thread.
+  module lock (deferred tasks, ``_deferred``, and each slot's progress
+  included); the worker's thread-local is per thread.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -60,9 +67,16 @@ from .clock import (
 from .errors import PoolClosedError, QueueFullError
 from .recent import RecentTasks
 from .retry import DeadLetter, Retrying, task_name
-from .stats import ErrorRecord, PoolStats, describe
+from .stats import MESSAGE_LIMIT, ErrorRecord, PoolStats, describe
 
-__all__ = ["ShutdownReport", "WorkerPool", "default_clock", "drain", "drain_all"]
+__all__ = [
+    "ShutdownReport",
+    "WorkerPool",
+    "default_clock",
+    "drain",
+    "drain_all",
+    "report_progress",
+]
 
 logger = logging.getLogger("dualqueue")
 
@@ -157,9 +171,11 @@ def default_clock() -> SystemClock:
 class ShutdownReport:
     """What a shutdown did with the work it found.
 
-    Every task outstanding when intake stopped (``queued + running``) ends up
-    in exactly one of three places, so always
-    ``finished + len(dropped) + len(still_running) == queued + running``.
+    Every task outstanding when intake stopped (``scheduled + queued +
+    running``) ends up in exactly one of three places, so always
+    ``finished + len(dropped) + len(still_running) == scheduled + queued +
+    running``. Deferred tasks not yet due (``scheduled``) are never waited
+    for: they are dropped at once and named first in ``dropped``.
     """
 
     queued: int  # waiting (in the queue or for a retry) when intake stopped
@@ -173,6 +189,7 @@ class ShutdownReport:
     pools: Mapping[str, ShutdownReport] = field(
         default_factory=dict
     )  # per pool, for a TaskSystem
+    scheduled: int = 0  # deferred and not yet due when intake stopped: dropped
 
     @property
     def complete(self) -> bool:
@@ -193,11 +210,13 @@ class ShutdownReport:
             still_running=tuple(name for r in parts for name in r.still_running),
             elapsed=elapsed,
             pools=dict(reports),
+            scheduled=sum(r.scheduled for r in parts),
         )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serializable, for logs and status pages."""
         return {
+            "scheduled": self.scheduled,
             "queued": self.queued,
             "running": self.running,
             "finished": self.finished,
@@ -217,6 +236,7 @@ class _Ticket:
     done_before: int
     submitted_before: int  # a debouncer's follow-up may still join the drain
     started: float
+    scheduled: tuple[_Task, ...] = ()  # deferred, not yet due: dropped at the close
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
@@ -285,8 +305,9 @@ class WorkerPool:
         # _stats, _current, _retries, _threads, _held and the
         # _closed/_stopping flags. No user code ever runs while it is held.
         # Invariant while it is not held:
-        #   _stats.submitted == len(_queue) + _stats.retrying + _stats.running
-        #                       + _stats.succeeded + _stats.failed + _stats.dropped
+        #   _stats.submitted == _stats.scheduled + len(_queue) + _stats.retrying
+        #                       + _stats.running + _stats.succeeded + _stats.failed
+        #                       + _stats.dropped
         # An RLock only so that a signal handler (or a garbage collection) that
         # interrupts this thread inside a critical section can detect it and
         # refuse, instead of deadlocking (see _refuse_reentry).
@@ -302,8 +323,21 @@ class WorkerPool:
         # The last finished tasks, for the status page; it has its own lock.
         self._recent = RecentTasks()
         self._current: list[tuple[_Task, float] | None] = [None] * self.workers
+        # Tasks waiting on the clock, by key: for a retry's backoff (counted
+        # as "retrying", part of "queued") and for a deferred task's due time
+        # (counted as "scheduled"). The same timer puts either back in the
+        # queue (_wait_on_clock, _requeue); a shutdown cancels both.
         self._retries: dict[int, tuple[_Task, Handle]] = {}
+        self._deferred: dict[int, tuple[_Task, Handle]] = {}
         self._retry_keys = 0
+        # Per worker slot: the progress the running task last reported,
+        # (current, total, message, at), or None. Cleared with _current.
+        self._progress: list[tuple[float, float | None, str, float] | None] = [
+            None
+        ] * self.workers
+        # Per worker slot: the running task's name, written by that worker
+        # before its task runs, reset under the mutex when it ends.
+        self._names: list[str | None] = [None] * self.workers
         self._threads: list[threading.Thread] = []
         self._closed = False  # no more submits
         self._stopping = False  # idle workers exit
@@ -364,6 +398,63 @@ class WorkerPool:
                 self._not_empty.notify()
                 return
         raise self._refused(refused, task_name(fn))
+
+    def submit_after(
+        self, delay: float, fn: Callable[..., object], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Run ``fn(*args, **kwargs)`` on this pool once ``delay`` seconds have passed.
+
+        ``delay`` is measured on the pool's clock (``FakeClock.advance`` moves
+        it in tests) and must be a finite number of seconds >= 0; 0 queues the
+        task as soon as the clock's thread gets to it. Until it is due the task
+        is counted as ``scheduled``: it holds no worker and no queue slot, and
+        when due it joins the back of the queue whatever ``maxsize`` says (it
+        was accepted here). ``join`` waits for it; ``shutdown`` drops it at
+        once, unrun, and names it in its report. Returns at once. Raises as
+        ``submit`` does (``TypeError``, ``PoolClosedError``, ``QueueFullError``
+        if the queue is bounded and full now, ``RuntimeError`` if no worker or
+        clock thread could be started), and ``ValueError``/``TypeError`` for a
+        bad ``delay``; in those cases nothing was scheduled.
+        """
+        self._put_after(delay, fn, args, kwargs)
+
+    def _put_after(
+        self,
+        delay: float,
+        fn: Callable[..., object],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        delay = check_seconds("delay", delay)
+        if not callable(fn):
+            raise TypeError(
+                f"{self.name!r} pool: a task must be callable, got {type(fn).__name__}"
+            )
+        now = self._now()
+        error: BaseException | None = None
+        with self._mutex:
+            refused = self._refusal(fn)
+            if refused is None:
+                # enqueued_at is the due time: a deferred task's queue age
+                # starts when it falls due, not when it was submitted.
+                task = _Task(fn, args, kwargs, now + delay, 0)
+                try:
+                    self._wait_on_clock(task, delay, deferred=True)
+                except Exception as exc:  # the clock refused: nothing counted
+                    error = exc
+                else:
+                    self._stats.submitted += 1
+                    self._stats.last_submitted_at = now
+                    if not self._held:
+                        self._held = True
+                        _busy_pools[id(self)] = self
+                    return
+        if error is not None:
+            raise RuntimeError(
+                f"{self.name!r} pool: the clock refused to schedule "
+                f"{task_name(fn)} ({type(error).__name__}); it was not queued"
+            ) from error
+        raise self._refused(refused, task_name(fn))  # type: ignore[arg-type]
 
     def _refusal(self, fn: object) -> type[Exception] | None:
         # Mutex held. Why a task cannot be queued now, or None if it can. A
@@ -426,6 +517,9 @@ class WorkerPool:
         # This worker set its slot under the mutex before calling, and only it
         # clears it (in _task_*): reading the start time here needs no lock.
         started = self._current[slot][1]  # type: ignore[index]
+        # The running task's name for the snapshot, read here on the worker
+        # (user code: a status request must never run it); see the checklist.
+        self._names[slot] = task_name(task.fn)
         try:
             task.fn(*task.args, **task.kwargs)
         except BaseException as exc:
@@ -445,6 +539,8 @@ class WorkerPool:
         now = self._now()
         with self._mutex:
             self._current[slot] = None
+            self._progress[slot] = None
+            self._names[slot] = None
             self._stats.running -= 1
             self._stats.succeeded += 1
             self._stats.last_finished_at = now
@@ -470,6 +566,8 @@ class WorkerPool:
                 retry_handle = self._schedule_retry(
                     task._replace(failures=failures), delay
                 )
+            self._progress[slot] = None
+            self._names[slot] = None
             if retry_handle is None:
                 self._stats.failed += 1
                 self._stats.dead_letters.append(
@@ -520,27 +618,50 @@ class WorkerPool:
         # Mutex held. The task stays counted (as "retrying", part of "queued")
         # while no worker holds it; the clock puts it back in the queue.
         # The clock is ours or the user's: if it refuses, the task fails.
-        key = self._retry_keys = self._retry_keys + 1
         try:
-            handle = self.clock.call_later(delay, lambda: self._requeue(key))
+            handle = self._wait_on_clock(task, delay, deferred=False)
         except Exception:
             return None
-        self._stats.retrying += 1
         self._stats.retried += 1
-        self._retries[key] = (task, handle)
+        return handle
+
+    def _wait_on_clock(self, task: _Task, delay: float, *, deferred: bool) -> Handle:
+        # Mutex held. Park ``task`` on the clock for ``delay`` seconds, counted
+        # as scheduled (a deferred task) or retrying (a retry's backoff), then
+        # _requeue puts it at the back of the queue. Raises what the clock
+        # raises; then nothing was parked or counted.
+        key = self._retry_keys = self._retry_keys + 1
+        handle = self.clock.call_later(delay, lambda: self._requeue(key))
+        if deferred:
+            self._deferred[key] = (task, handle)
+            self._stats.scheduled += 1
+        else:
+            self._retries[key] = (task, handle)
+            self._stats.retrying += 1
         return handle
 
     def _requeue(self, key: int) -> None:
+        # On the clock's thread: a retry's wait or a deferred task's delay is
+        # over. Not refused by maxsize: the task was accepted long ago.
         with self._mutex:
             entry = self._retries.pop(key, None)
-            if entry is None:  # dropped by a shutdown meanwhile
-                return
-            self._stats.retrying -= 1
+            if entry is not None:
+                self._stats.retrying -= 1
+            else:
+                entry = self._deferred.pop(key, None)
+                if entry is None:  # dropped by a shutdown meanwhile
+                    return
+                self._stats.scheduled -= 1
             self._queue.append(entry[0])
             self._not_empty.notify()
 
     def _idle(self) -> bool:
-        return not self._queue and not self._stats.running and not self._stats.retrying
+        return (
+            not self._queue
+            and not self._stats.running
+            and not self._stats.retrying
+            and not self._stats.scheduled
+        )
 
     def _notify_if_idle(self) -> None:
         # Mutex held.
@@ -553,7 +674,11 @@ class WorkerPool:
     # -- waiting and stopping ---------------------------------------------
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued, waiting for a retry, or running.
+        """Wait until nothing is scheduled, queued, waiting for a retry, or running.
+
+        A task given to ``submit_after`` counts from the moment it is accepted:
+        ``join`` returns only after its delay has passed and it has run (on a
+        ``FakeClock``, only once a test has advanced past its due time).
 
         Returns True if that happened, False if ``timeout`` seconds passed first.
         Unlike ``queue.Queue.join`` it can time out, and it works after a task
@@ -589,17 +714,36 @@ class WorkerPool:
         """
         return drain([self], timeout).pools[self.name]
 
-    def _close(self) -> _Ticket:
+    def _close(self, mine: bool = True) -> _Ticket:
+        # ``mine``: this drain accounts for the pool (holds its drain lock), so
+        # it drops the deferred tasks not yet due, at once, and names them.
         self._refuse_reentry("shutdown()")
         with self._mutex:
             self._closed = True
+            unrun: list[_Task] = []
+            if mine:
+                unrun = self._drop_deferred()
             return _Ticket(
                 queued=len(self._queue) + self._stats.retrying,
                 running=self._stats.running,
                 done_before=self._stats.succeeded + self._stats.failed,
                 submitted_before=self._stats.submitted,
                 started=time.monotonic(),
+                scheduled=tuple(unrun),
             )
+
+    def _drop_deferred(self) -> list[_Task]:
+        # Mutex held. Deferred tasks not yet due are never waited for by a
+        # shutdown: their timers are cancelled and they are counted as dropped.
+        tasks = []
+        for task, handle in self._deferred.values():
+            handle.cancel()
+            tasks.append(task)
+        self._deferred.clear()
+        self._stats.scheduled = 0
+        self._stats.dropped += len(tasks)
+        self._notify_if_idle()
+        return tasks
 
     # --8<-- [start:drain-one]
     def _drain(
@@ -620,7 +764,7 @@ class WorkerPool:
             threads = [] if running else list(self._threads)
         # Outside the mutex: names are user code, and a debouncer's run learns
         # its fate (it may give up a follow-up batch, named here as dropped).
-        dropped = [task_name(task.fn) for task in dropped_tasks]
+        dropped = [task_name(task.fn) for task in (*ticket.scheduled, *dropped_tasks)]
         extra: list[str] = []
         for task in dropped_tasks:
             if issubclass(type(task.fn), OwnedTask):
@@ -639,6 +783,7 @@ class WorkerPool:
             dropped=(*dropped, *extra),
             still_running=tuple(task_name(task.fn) for task in running),
             elapsed=time.monotonic() - ticket.started,
+            scheduled=len(ticket.scheduled),
         )
         if not report.complete:
             _log(
@@ -665,6 +810,9 @@ class WorkerPool:
         self._retries.clear()
         self._stats.retrying = 0
         self._stats.dropped += len(tasks)
+        # Deferred tasks left by a drain that did not own the close: none in
+        # practice (intake stopped before), dropped here all the same.
+        tasks += self._drop_deferred()
         self._notify_if_idle()
         return tasks
 
@@ -685,8 +833,13 @@ class WorkerPool:
     def snapshot(self) -> dict[str, Any]:
         """Counters, levels, ages and the last error, all read under the mutex at once.
 
-        JSON-serializable. ``queued`` includes tasks waiting for a retry, so
-        ``submitted == queued + running + succeeded + failed + dropped``.
+        JSON-serializable. ``queued`` includes tasks waiting for a retry and
+        ``scheduled`` counts deferred tasks not yet due, so
+        ``submitted == scheduled + queued + running + succeeded + failed +
+        dropped``. ``next_scheduled_in`` is the seconds until the earliest
+        deferred task falls due (None if there is none). ``running_tasks``
+        names each running task with its running time and the progress it
+        last reported (see ``report_progress``), or None.
         Raises ``RuntimeError`` if this thread is inside the pool's critical
         section (a signal handler that interrupted ``submit``): see the module.
         """
@@ -697,6 +850,17 @@ class WorkerPool:
             in_queue = len(self._queue)
             oldest_queued = self._queue[0].enqueued_at if self._queue else None
             running_since = [entry[1] for entry in self._current if entry is not None]
+            running = [
+                (name, entry[1], progress)
+                for entry, name, progress in zip(
+                    self._current, self._names, self._progress, strict=True
+                )
+                if entry is not None
+            ]
+            # O(scheduled) under the mutex, on the status path only.
+            next_due = min(
+                (task.enqueued_at for task, _ in self._deferred.values()), default=None
+            )
             alive = sum(thread.is_alive() for thread in self._threads)
             closed, started = self._closed, bool(self._threads)
         oldest_running = min(running_since) if running_since else None
@@ -710,8 +874,98 @@ class WorkerPool:
             **stats.as_dict(in_queue=in_queue, now=now, wall=wall),
             "oldest_queued_seconds": _age(now, oldest_queued),
             "oldest_running_seconds": _age(now, oldest_running),
+            "next_scheduled_in": None
+            if next_due is None
+            else round(max(0.0, next_due - now), 6),
+            "running_tasks": [
+                _running_task(fn, since, progress, now)
+                for fn, since, progress in running
+            ],
             "recent": self._recent.snapshot(),
         }
+
+    def _report_progress(
+        self, slot: int, record: tuple[float, float | None, str]
+    ) -> bool:
+        # On this pool's worker ``slot``, from its running task.
+        at = self._now()
+        with self._mutex:
+            if self._current[slot] is None:  # a forked child's stale worker
+                return False
+            self._progress[slot] = (*record, at)
+            return True
+
+
+def _running_task(
+    name: str | None,
+    since: float,
+    progress: tuple[float, float | None, str, float] | None,
+    now: float,
+) -> dict[str, Any]:
+    shown: dict[str, Any] | None = None
+    if progress is not None:
+        current, total, message, at = progress
+        shown = {
+            "current": current,
+            "total": total,
+            "fraction": None if not total else round(min(1.0, current / total), 4),
+            "message": message,
+            "age_seconds": _age(now, at),
+        }
+    return {
+        "name": "<starting>" if name is None else name,
+        "running_seconds": _age(now, since),
+        "progress": shown,
+    }
+
+
+def report_progress(
+    current: float, total: float | None = None, message: str = ""
+) -> bool:
+    """Record how far the running task is: ``current`` of ``total``, with a short note.
+
+    Call it from a task running on a pool's worker: the pool's snapshot shows
+    it under ``running_tasks`` until the task ends (it is cleared then, never
+    shown for the next task). Returns True if recorded, False if the calling
+    thread is running no task of a pool (a task run inline by a test, by an
+    immediate backend, or a thread the task started): then nothing happens.
+
+    Cheap enough to call in a loop: one short critical section, no I/O.
+    ``current`` is a finite number >= 0; ``total`` None (unknown) or a finite
+    number > 0 and >= ``current`` (a ``current`` beyond ``total`` is a
+    counting bug and is refused, not clamped); ``message`` a ``str``, cut to
+    200 characters. Anything else raises ``TypeError`` or ``ValueError`` here,
+    in the task.
+    """
+    current = _check_amount("current", current)
+    if total is not None:
+        total = _check_amount("total", total)
+        if total <= 0:
+            raise ValueError(f"total must be > 0 or None, got {total!r}")
+        if current > total:
+            raise ValueError(f"current ({current!r}) must not exceed total ({total!r})")
+    if not isinstance(message, str):
+        raise TypeError(f"message must be a str, got {type(message).__name__}")
+    text = str.__str__(message)
+    if len(text) > MESSAGE_LIMIT:
+        text = text[: MESSAGE_LIMIT - 1] + "…"
+    pool = _own_pool()
+    slot: int | None = getattr(_worker_of, "slot", None)
+    if pool is None or slot is None:
+        return False
+    return pool._report_progress(slot, (current, total, text))
+
+
+def _check_amount(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    try:
+        amount = float(value)
+    except OverflowError:
+        amount = math.inf
+    if not 0 <= amount < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return amount
 
 
 def _age(now: float, since: float | None) -> float | None:
@@ -742,6 +996,7 @@ def _work(
     # for work, it holds the queue and the condition, so an unreferenced idle
     # pool can be collected (as ThreadPoolExecutor's workers do).
     _worker_of.pool = pool_ref
+    _worker_of.slot = slot
     while True:
         with not_empty:
             while not queue:
@@ -840,7 +1095,8 @@ def drain(pools: list[WorkerPool], timeout: float | None) -> ShutdownReport:
     tickets: list[tuple[WorkerPool, bool, _Ticket]] = []
     try:
         for pool in pools:
-            ticket = pool._close()
+            mine = id(pool) in owned
+            ticket = pool._close(mine)
             tickets.append((pool, owned.pop(id(pool), None) is not None, ticket))
         reports: dict[str, ShutdownReport] = {}
         threads: list[threading.Thread] = []

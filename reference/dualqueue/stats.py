@@ -4,11 +4,12 @@
 field is read and written only while holding the owning ``WorkerPool``'s
 mutex, the same mutex that guards the queue, so that at every snapshot
 
-    submitted == queued + running + succeeded + failed + dropped
+    submitted == scheduled + queued + running + succeeded + failed + dropped
 
-holds exactly, where ``queued`` counts the tasks waiting in the queue plus the
-ones waiting for a retry. No counter ever decreases except ``running`` and
-``retrying``, which are levels, not totals.
+holds exactly, where ``scheduled`` counts deferred tasks not yet due
+(``submit_after``) and ``queued`` counts the tasks waiting in the queue plus
+the ones waiting for a retry. No counter ever decreases except ``scheduled``,
+``running`` and ``retrying``, which are levels, not totals.
 
 Why one lock per pool rather than one for the whole system: the invariant is
 per pool, and a single global lock would make a busy site pool contend with the
@@ -100,6 +101,7 @@ class PoolStats:
         "retried",
         "retrying",
         "running",
+        "scheduled",
         "submitted",
         "succeeded",
     )
@@ -113,6 +115,7 @@ class PoolStats:
         self.retried = 0  # retry attempts scheduled (a level of effort, not of tasks)
         self.running = 0
         self.retrying = 0  # waiting for a backoff delay; part of "queued"
+        self.scheduled = 0  # deferred (submit_after), not yet due; a level
         self.last_submitted_at: float | None = None
         self.last_finished_at: float | None = None
         self.last_error: ErrorRecord | None = None
@@ -133,6 +136,7 @@ class PoolStats:
         twin.retried = self.retried
         twin.running = self.running
         twin.retrying = self.retrying
+        twin.scheduled = self.scheduled
         twin.last_submitted_at = self.last_submitted_at
         twin.last_finished_at = self.last_finished_at
         twin.last_error = self.last_error
@@ -148,6 +152,7 @@ class PoolStats:
         finished = self.succeeded + self.failed
         error = self.last_error
         return {
+            "scheduled": self.scheduled,
             "queued": in_queue + self.retrying,
             "retrying": self.retrying,
             "running": self.running,

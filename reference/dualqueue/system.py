@@ -8,17 +8,24 @@ tasks, however many site tasks are running or queued.
 
 Like its pools, a ``TaskSystem`` starts no thread when created, survives
 ``os.fork()`` (the child gets fresh, empty pools), and is drained at
-interpreter exit: the exit hook first flushes each system's debouncers into
-their pools, then drains every pool against one shared deadline.
+interpreter exit: the exit hook first cancels every periodic timer and flushes
+each system's debouncers into their pools, then drains every pool against one
+shared deadline.
+
+Time: ``submit_after(queue, delay, fn)`` defers a task (see
+``WorkerPool.submit_after``); ``every(name, schedule, fn)`` declares a periodic
+task (see ``periodic.py``), shown under ``snapshot()["periodic"]``.
 
 Free-threading checklist (what still relies on the GIL): ``submit`` reads
 ``_pools`` without a lock, on purpose (the request's hot path). That dict is
 filled in ``__init__`` and never changed, so concurrent reads are safe with or
-without the GIL. ``_debouncers`` and the registry are guarded by locks.
+without the GIL. ``_debouncers``, ``_periodics`` and the registry are guarded
+by locks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -29,6 +36,9 @@ from typing import Any
 
 from .clock import Clock, bounded_wait, check_timeout
 from .debounce import Debouncer
+from .errors import PoolClosedError
+from .periodic import Claims, Cron, Every, Periodic, Schedule
+from .periodic import cancel_all as cancel_periodics
 from .pool import (
     ShutdownReport,
     WorkerPool,
@@ -80,6 +90,7 @@ class TaskSystem:
         # the exit hook or a snapshot walks them (always as a copy).
         self._lock = threading.Lock()
         self._debouncers: dict[str, Debouncer] = {}
+        self._periodics: dict[str, Periodic] = {}
         self._started_at = self.clock.wall()
         with _registry_lock:
             _live_systems.add(self)
@@ -125,6 +136,80 @@ class TaskSystem:
         except (KeyError, TypeError):
             pool = self[queue]  # raises the KeyError that names the known pools
         pool._put(fn, args, kwargs)
+
+    def submit_after(
+        self,
+        queue: str,
+        delay: float,
+        fn: Callable[..., object],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Run ``fn(*args, **kwargs)`` on the pool called ``queue`` after ``delay`` s.
+
+        See ``WorkerPool.submit_after``: the task waits on the clock, counted
+        as ``scheduled``; ``join`` waits for it; ``shutdown`` drops it unrun
+        and names it if it is not due yet.
+        """
+        try:
+            pool = self._pools[queue]
+        except (KeyError, TypeError):
+            pool = self[queue]
+        pool._put_after(delay, fn, args, kwargs)
+
+    def every(
+        self,
+        name: str,
+        schedule: Every | Cron | Schedule,
+        fn: Callable[..., object],
+        /,
+        *args: Any,
+        queue: str = "general",
+        claims: Claims | None = None,
+        **kwargs: Any,
+    ) -> Periodic:
+        """Run ``fn(*args, **kwargs)`` on pool ``queue`` at each tick of ``schedule``.
+
+        ``schedule`` is ``Every(seconds)`` or ``Cron("...")``: wall-clock
+        ticks, the same in every process. At each tick this process asks
+        ``claims`` whether it runs it (``LocalClaims()``, one process, by
+        default; ``FileClaims(directory)`` for several processes on one
+        host): exactly one process sharing the store runs each tick, and
+        ticks nobody ran are counted as skipped. The timer starts now (its
+        first tick is the schedule's next one) and is cancelled by
+        ``shutdown``. Shown in ``snapshot()["periodic"][name]``. Raises
+        ``ValueError`` for a name already used, ``KeyError`` for an unknown
+        pool, ``TypeError`` for a non-callable ``fn`` or a bad schedule,
+        ``PoolClosedError`` after shutdown.
+        """
+        pool = self[queue]
+        periodic = Periodic(
+            name,
+            schedule,
+            fn,
+            args,
+            kwargs,
+            pool=pool,
+            clock=self.clock,
+            claims=claims,
+        )
+        with self._lock:
+            if pool.closed:
+                raise PoolClosedError(
+                    f"{queue!r} pool is shut down; periodic task {name!r} not started"
+                )
+            if name in self._periodics:
+                raise ValueError(f"a periodic task named {name!r} already exists")
+            self._periodics[name] = periodic
+        periodic.start()
+        return periodic
+
+    @property
+    def periodics(self) -> dict[str, Periodic]:
+        """The periodic tasks by name (a copy)."""
+        with self._lock:
+            return dict(self._periodics)
 
     def debouncer(
         self,
@@ -184,21 +269,25 @@ class TaskSystem:
         """
         timeout = check_timeout("timeout", timeout)
         refuse_own_worker(self._pools.values(), "shutdown()")
+        for periodic in self.periodics.values():
+            periodic.cancel()  # no tick fires into a closed pool
         for debouncer in self.debouncers.values():
             debouncer.close()
         return drain(list(self._pools.values()), timeout)
 
     def snapshot(self) -> dict[str, Any]:
-        """The status picture: pid, start time, every pool and debouncer. JSON-ready.
+        """The status picture: pid, start time, pools, debouncers, periodic tasks.
 
-        Each pool's entry is read under that pool's lock in one go, so each
-        satisfies ``submitted == queued + running + succeeded + failed + dropped``.
+        JSON-ready. Each pool's entry is read under that pool's lock in one
+        go, so each satisfies ``submitted == scheduled + queued + running +
+        succeeded + failed + dropped``.
         """
         return {
             "pid": os.getpid(),
             "started_at": iso(self._started_at),
             "pools": {name: pool.snapshot() for name, pool in self._pools.items()},
             "debouncers": {name: d.snapshot() for name, d in self.debouncers.items()},
+            "periodic": {name: p.snapshot() for name, p in self.periodics.items()},
         }
 
 
@@ -227,6 +316,8 @@ def _at_exit() -> None:
     # run. Nothing raised here may skip the drain.
     with _registry_lock:
         systems = list(_live_systems)
+    with contextlib.suppress(BaseException):  # nothing may skip the drain
+        cancel_periodics()
     for system in systems:
         for debouncer in system.debouncers.values():
             try:

@@ -153,6 +153,7 @@ def test_a_shutdown_report_as_a_dict_has_every_field() -> None:
     inner = ShutdownReport(queued=3, running=1, finished=2, dropped=("a",), still_running=("b",), elapsed=0.12345)
     outer = ShutdownReport.combine({"general": inner}, elapsed=1.0004)
     assert outer.as_dict() == {
+        "scheduled": 0,
         "queued": 3,
         "running": 1,
         "finished": 2,
@@ -161,6 +162,7 @@ def test_a_shutdown_report_as_a_dict_has_every_field() -> None:
         "elapsed": 1.0,
         "pools": {
             "general": {
+                "scheduled": 0,
                 "queued": 3,
                 "running": 1,
                 "finished": 2,
