@@ -33,8 +33,14 @@ Free-threading checklist (what still relies on the GIL):
   may set and delete their own keys at once. A single item assignment or
   deletion is atomic under the GIL, and free-threaded builds lock each dict
   internally; no code reads it, it only holds busy pools alive.
+* ``_names[slot]`` (the running task's name, for the snapshot) is written by
+  that slot's worker without the mutex, just before its task runs, so that
+  no status request ever runs user code; a list item assignment is atomic
+  under the GIL and on free-threaded builds (lists lock per object). A
+  snapshot taken in between shows ``"<starting>"``.
 * Everything else shared is read and written under the pool's mutex or a
-  module lock; the worker's thread-local is per thread.
+  module lock (deferred tasks, ``_deferred``, and each slot's progress
+  included); the worker's thread-local is per thread.
 """
 
 from __future__ import annotations
@@ -329,6 +335,9 @@ class WorkerPool:
         self._progress: list[tuple[float, float | None, str, float] | None] = [
             None
         ] * self.workers
+        # Per worker slot: the running task's name, written by that worker
+        # before its task runs, reset under the mutex when it ends.
+        self._names: list[str | None] = [None] * self.workers
         self._threads: list[threading.Thread] = []
         self._closed = False  # no more submits
         self._stopping = False  # idle workers exit
@@ -508,6 +517,9 @@ class WorkerPool:
         # This worker set its slot under the mutex before calling, and only it
         # clears it (in _task_*): reading the start time here needs no lock.
         started = self._current[slot][1]  # type: ignore[index]
+        # The running task's name for the snapshot, read here on the worker
+        # (user code: a status request must never run it); see the checklist.
+        self._names[slot] = task_name(task.fn)
         try:
             task.fn(*task.args, **task.kwargs)
         except BaseException as exc:
@@ -528,6 +540,7 @@ class WorkerPool:
         with self._mutex:
             self._current[slot] = None
             self._progress[slot] = None
+            self._names[slot] = None
             self._stats.running -= 1
             self._stats.succeeded += 1
             self._stats.last_finished_at = now
@@ -554,6 +567,7 @@ class WorkerPool:
                     task._replace(failures=failures), delay
                 )
             self._progress[slot] = None
+            self._names[slot] = None
             if retry_handle is None:
                 self._stats.failed += 1
                 self._stats.dead_letters.append(
@@ -837,8 +851,10 @@ class WorkerPool:
             oldest_queued = self._queue[0].enqueued_at if self._queue else None
             running_since = [entry[1] for entry in self._current if entry is not None]
             running = [
-                (entry[0].fn, entry[1], progress)
-                for entry, progress in zip(self._current, self._progress, strict=True)
+                (name, entry[1], progress)
+                for entry, name, progress in zip(
+                    self._current, self._names, self._progress, strict=True
+                )
                 if entry is not None
             ]
             # O(scheduled) under the mutex, on the status path only.
@@ -861,7 +877,6 @@ class WorkerPool:
             "next_scheduled_in": None
             if next_due is None
             else round(max(0.0, next_due - now), 6),
-            # Names are user code: read here, outside the mutex.
             "running_tasks": [
                 _running_task(fn, since, progress, now)
                 for fn, since, progress in running
@@ -882,7 +897,7 @@ class WorkerPool:
 
 
 def _running_task(
-    fn: object,
+    name: str | None,
     since: float,
     progress: tuple[float, float | None, str, float] | None,
     now: float,
@@ -898,7 +913,7 @@ def _running_task(
             "age_seconds": _age(now, at),
         }
     return {
-        "name": task_name(fn),
+        "name": "<starting>" if name is None else name,
         "running_seconds": _age(now, since),
         "progress": shown,
     }
