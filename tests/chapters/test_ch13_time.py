@@ -40,8 +40,7 @@ def test_a_timer_per_reminder_is_a_thread_each_and_a_sleeping_one_holds_a_worker
     assert before == {"timer_threads": 200, "reset_ran_while_asleep": False}
 
 
-def test_deferred_reminders_wait_on_the_clock_run_on_time_once_and_are_named_if_dropped(
-) -> None:
+def test_deferred_reminders_run_on_time_once_and_are_named_if_dropped() -> None:
     after = demo.later_after()
     assert after["threads"] == 2  # the pool's two workers, whatever the number deferred
     assert (after["scheduled"], after["reset_ran"], after["early"]) == (200, True, 200)
