@@ -53,16 +53,17 @@ def test_a_deferred_task_waits_on_the_clock_counted_as_scheduled() -> None:
 def test_a_scheduled_task_holds_no_worker_and_no_queue_slot() -> None:
     clock, gate = FakeClock(), Gate()
     pool = WorkerPool("bounded", workers=1, maxsize=1, clock=clock)
+    pool.submit(gate.task)
+    assert gate.wait_until_entered(1)  # the one worker is busy
     for _ in range(3):
         pool.submit_after(5, gate.task)  # not refused: nothing is queued now
     pool.submit(lambda: None)  # the one queue slot is still free
     with pytest.raises(QueueFullError):  # the same rule as submit: full now
         pool.submit_after(5, lambda: None)
     clock.advance(5)  # all three become due at once, beyond maxsize: accepted earlier
-    assert gate.wait_until_entered(1)
-    assert pool.snapshot()["queued"] == 2
+    assert pool.snapshot()["queued"] == 4
     gate.open()
-    assert pool.join(DEADLOCK) and pool.snapshot()["succeeded"] == 4
+    assert pool.join(DEADLOCK) and pool.snapshot()["succeeded"] == 5
     pool.shutdown(DEADLOCK)
 
 
