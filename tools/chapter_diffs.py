@@ -107,7 +107,10 @@ def package_files(package: Path) -> dict[str, list[str]]:
     """Every text file of a package (caches excluded) by relative path, as lines."""
     files = {}
     for path in sorted(package.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
+        inside = path.relative_to(package).parts
+        if not path.is_file() or path.suffix in {".pyc", ".pyo"}:
+            continue
+        if any(part == "__pycache__" or part.startswith(".") for part in inside):  # caches
             continue
         relative = path.relative_to(package).as_posix()
         try:

@@ -182,9 +182,7 @@ class Cron:
 
     def at_or_before(self, wall: float) -> float:
         """The latest tick at or before ``wall``."""
-        if self._croniter.match(self.expression, self._at(wall)) and wall == int(wall):
-            return wall
-        return float(self._croniter(self.expression, self._at(wall)).get_prev(float))
+        return self.previous(self.next_after(wall))
 
     def previous(self, tick: float) -> float:
         """The tick before ``tick``."""
