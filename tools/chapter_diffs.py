@@ -2,7 +2,9 @@
 
 Every chapter is a package, ``chapters/chNN_slug/``, holding the code as it
 stands at the end of that chapter. This tool compares each package with the one
-before it and writes:
+before it (for a chapter that holds the core, with the last chapter before it that
+held the core: chapter 13 continues chapter 9's core, and chapters 10 to 12, which
+use the core without holding a copy, are not its base) and writes:
 
 * ``docs/chapters/diffs/chNN_slug.md`` for every chapter from the second on:
   a table of new, changed, renamed and removed files, then a unified diff per
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import itertools
 import re
 import sys
 from dataclasses import dataclass
@@ -85,11 +86,34 @@ def discover(root: Path) -> list[Chapter]:
     return chapters
 
 
+CORE_MARKER = "pool.py"  # a chapter package holding this file holds the core
+
+
+def predecessor(chapters: list[Chapter], index: int) -> Chapter:
+    """The chapter ``chapters[index]`` is compared with: the one before it, unless it
+    holds the core and the one before does not; then the last earlier chapter that
+    holds the core (if there is one)."""
+    chapter, previous = chapters[index], chapters[index - 1]
+    if (chapter.path / CORE_MARKER).is_file() and not (previous.path / CORE_MARKER).is_file():
+        for earlier in reversed(chapters[: index - 1]):
+            if (earlier.path / CORE_MARKER).is_file():
+                return earlier
+    return previous
+
+
+def chapter_pairs(chapters: list[Chapter]) -> list[tuple[Chapter, Chapter]]:
+    """Every chapter from the second on, with the chapter it is compared with."""
+    return [(predecessor(chapters, index), chapters[index]) for index in range(1, len(chapters))]
+
+
 def package_files(package: Path) -> dict[str, list[str]]:
     """Every text file of a package (caches excluded) by relative path, as lines."""
     files = {}
     for path in sorted(package.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
+        inside = path.relative_to(package).parts
+        if not path.is_file() or path.suffix in {".pyc", ".pyo"}:
+            continue
+        if any(part == "__pycache__" or part.startswith(".") for part in inside):  # caches
             continue
         relative = path.relative_to(package).as_posix()
         try:
@@ -264,7 +288,7 @@ def render_mkdocs(text: str, pairs: list[tuple[Chapter, Chapter, list[FileChange
 def generate(root: Path = ROOT) -> dict[Path, str]:
     """Every generated file (relative path -> content), ``mkdocs.yml`` included."""
     chapters = discover(root)
-    pairs = [(previous, chapter, compare(previous, chapter)) for previous, chapter in itertools.pairwise(chapters)]
+    pairs = [(previous, chapter, compare(previous, chapter)) for previous, chapter in chapter_pairs(chapters)]
     files = {chapter.diff_page: render_page(root, previous, chapter, changes) for previous, chapter, changes in pairs}
     files[DIFFS_DIR / "index.md"] = render_index(root, pairs)
     files[Path("mkdocs.yml")] = render_mkdocs((root / "mkdocs.yml").read_text(encoding="utf-8"), pairs)

@@ -9,7 +9,9 @@ adds ``hl_lines`` to the fence), from the same comparison the diff pages use
 
 For an include of ``chapters/chNN_slug/<file>:<section>`` on chapter NN's own page:
 
-* the previous version is the same file in chapter NN-1 (or the file it was renamed from);
+* the previous version is the same file in chapter NN-1 (or the file it was renamed from),
+  or, for a chapter holding the core after chapters that hold none, in the last chapter that
+  did (``chapter_diffs.predecessor``: chapter 13 is compared with chapter 9);
   if that file has the same section, the section is compared with it, else with the whole file;
   a file with no such origin (chapter 3's ``pool.py`` grew out of chapter 2's ``worker.py`` but
   changed too much to count as a rename) is compared section by section: with the section of
@@ -77,7 +79,8 @@ def _previous_names(root: Path, chapter: str) -> tuple[Path, dict[str, str]] | N
     names = [c.name for c in chapters]
     if chapter not in names or names.index(chapter) == 0:
         return None
-    previous, current = chapters[names.index(chapter) - 1], chapters[names.index(chapter)]
+    previous = chapter_diffs.predecessor(chapters, names.index(chapter))
+    current = chapters[names.index(chapter)]
     origins = {}
     for change in chapter_diffs.compare(previous, current):
         if change.kind in ("changed", "renamed") and change.new and change.old:

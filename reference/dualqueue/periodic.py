@@ -483,6 +483,7 @@ class Periodic:
                 else:
                     self._arm(upcoming)
 
+    # --8<-- [start:run-tick]
     def _run_tick(self, armed: float) -> None:
         # Late (the clock thread stalled past later ticks): run the latest due
         # tick once; the store counts the ones passed over as skipped.
@@ -517,6 +518,7 @@ class Periodic:
                 ):
                     self.last_tick = last
             self.skipped = max(self.skipped, skipped)
+    # --8<-- [end:run-tick]
 
     def _error(self, exc: BaseException, what: str) -> None:
         error_type, message = describe(exc)

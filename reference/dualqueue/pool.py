@@ -418,6 +418,7 @@ class WorkerPool:
         """
         self._put_after(delay, fn, args, kwargs)
 
+    # --8<-- [start:submit-after]
     def _put_after(
         self,
         delay: float,
@@ -455,6 +456,7 @@ class WorkerPool:
                 f"{task_name(fn)} ({type(error).__name__}); it was not queued"
             ) from error
         raise self._refused(refused, task_name(fn))  # type: ignore[arg-type]
+    # --8<-- [end:submit-after]
 
     def _refusal(self, fn: object) -> type[Exception] | None:
         # Mutex held. Why a task cannot be queued now, or None if it can. A
@@ -884,6 +886,7 @@ class WorkerPool:
             "recent": self._recent.snapshot(),
         }
 
+    # --8<-- [start:report-progress]
     def _report_progress(
         self, slot: int, record: tuple[float, float | None, str]
     ) -> bool:
@@ -894,6 +897,7 @@ class WorkerPool:
                 return False
             self._progress[slot] = (*record, at)
             return True
+    # --8<-- [end:report-progress]
 
 
 def _running_task(

@@ -1,8 +1,8 @@
 """The last chapter's core is the reference core, byte for byte.
 
-The book builds the core up chapter by chapter; chapter 9 is where it arrives.
-So
-``chapters/ch09_shutdown_and_fork/{errors,clock,retry,stats,pool,debounce,system}.py``
+The book builds the core up chapter by chapter; chapter 13 (time) is where it arrives
+(chapter 9 keeps the snapshot of the core as it was there, tested by its own tests).
+So ``chapters/ch13_time/{errors,clock,retry,stats,pool,debounce,system,...}.py``
 must be identical copies of ``reference/dualqueue/``: when the reference changes,
 this test names the file that differs and the command that brings the chapter
 up to date (then regenerate the diff pages with ``python tools/chapter_diffs.py``).
@@ -20,7 +20,7 @@ from .conftest import FEATURE_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path("reference/dualqueue")
-FINAL = Path("chapters/ch09_shutdown_and_fork")
+FINAL = Path("chapters/ch13_time")
 CORE_MODULES = (
     "errors",
     "clock",
@@ -30,6 +30,7 @@ CORE_MODULES = (
     "pool",
     "debounce",
     "system",
+    "periodic",
 )
 
 
@@ -51,7 +52,7 @@ def differences(
 
 def test_the_last_chapters_core_is_a_byte_identical_copy_of_the_reference() -> None:
     problems = differences(ROOT)
-    assert not problems, "chapter 9 is not the reference core:\n" + "\n".join(problems)
+    assert not problems, "chapter 13 is not the reference core:\n" + "\n".join(problems)
 
 
 def test_the_reference_has_no_core_module_the_final_chapter_leaves_out() -> None:
@@ -62,16 +63,13 @@ def test_the_reference_has_no_core_module_the_final_chapter_leaves_out() -> None
     )
 
 
-def test_the_final_chapter_exports_the_reference_public_names_and_every_feature() -> (
-    None
-):
-    final = importlib.import_module("chapters.ch09_shutdown_and_fork")
+def test_the_final_chapter_exports_the_reference_public_names_and_every_feature() -> None:
+    final = importlib.import_module("chapters.ch13_time")
     assert set(final.__all__) - {"FEATURES"} == set(dualqueue.__all__)
     for name in dualqueue.__all__:
         exported = getattr(final, name)
-        assert exported.__module__.startswith("chapters.ch09_shutdown_and_fork."), (
-            f"{name} comes from {exported.__module__}, not from the chapter's own copy "
-            "of the core"
+        assert exported.__module__.startswith("chapters.ch13_time."), (
+            f"{name} comes from {exported.__module__}, not from the chapter's own copy of the core"
         )
     every_feature = FEATURE_VOCABULARY - {"priority"}  # priority was chapter 4's detour
     assert every_feature == final.FEATURES

@@ -23,7 +23,7 @@ from .test_both_ways import teaches
 
 ATTEMPTS = [attempt for exercise in CATALOG for attempt in wrong_attempts(exercise)]
 # The exercises whose mistakes include ones that need two threads acting at once.
-CONCURRENT = {"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex09", "ex10"}
+CONCURRENT = {"ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex09", "ex10", "ex13"}
 
 
 @pytest.fixture(scope="module")

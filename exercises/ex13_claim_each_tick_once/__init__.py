@@ -1,0 +1,1 @@
+"""Exercise 13: claim each periodic tick exactly once across processes, through a file lock."""

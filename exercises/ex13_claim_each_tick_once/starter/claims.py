@@ -1,0 +1,79 @@
+"""Claims: which process runs each tick of a periodic task, kept in one file per name.
+
+Exercise 13. Under gunicorn every worker process arms the same periodic timer,
+and every one of them wakes at the same tick. ``FileClaims.claim`` decides which
+one runs it: an atomic compare-and-set on a small file, shared by every process
+of the host, that survives a process killed in the middle of it (see README.md).
+"""
+
+from __future__ import annotations
+
+import fcntl  # noqa: F401  (you will need it)
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+RECORD = 128  # bytes: a record is always written as one block of this size, at offset 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim's answer: ``won`` (this process runs the tick), the ``last`` tick run
+    before this claim (None: never), and the ticks counted as ``skipped`` so far."""
+
+    won: bool
+    last: float | None
+    skipped: int
+
+
+def read_record(fd: int) -> tuple[float | None, int]:
+    """The last tick run and the skipped count stored in the open file ``fd``."""
+    text = os.pread(fd, RECORD, 0).decode().strip()
+    if not text:
+        return None, 0  # a new file: this name never ran
+    record = json.loads(text)
+    return record["last"], record["skipped"]
+
+
+def write_record(fd: int, last: float, skipped: int) -> None:
+    """Store ``last`` and ``skipped`` in ``fd``: one write of one block, never half."""
+    record = {"last": last, "skipped": skipped, "pid": os.getpid()}
+    os.pwrite(fd, json.dumps(record).encode().ljust(RECORD), 0)
+
+
+def skipped_between(last: float | None, tick: float, previous: float | None) -> int:
+    """How many ticks fell strictly between ``last`` and ``tick`` (evenly spaced)."""
+    if last is None or previous is None or last >= previous:
+        return 0
+    return round((tick - last) / (tick - previous)) - 1
+
+
+class FileClaims:
+    """Claims in the files ``<directory>/<name>.claim``, for the processes of one host."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{name}.claim"
+
+    # --8<-- [start:claim]
+    def claim(self, name: str, tick: float, previous: float | None) -> Claim:
+        """Run ``tick`` of ``name`` here? Yes for exactly one process of the host."""
+        fd = os.open(self.path(name), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # TODO 1: two processes can both read the old record here, both see that
+            # the tick has not run, and both run it. Make read-compare-write one
+            # step for every process of the host, with fcntl.flock on this file.
+            last, skipped = read_record(fd)
+            if last is not None and last >= tick:
+                return Claim(False, last, skipped)  # ran elsewhere (or later)
+            # TODO 2: ticks that nobody ran (last is older than previous) are lost
+            # without a record. Count them, and store the count with the claim.
+            write_record(fd, tick, skipped)
+            return Claim(True, last, skipped)
+        finally:
+            os.close(fd)
+    # --8<-- [end:claim]
