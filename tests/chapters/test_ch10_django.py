@@ -108,12 +108,12 @@ def test_django_builds_a_backend_per_thread_and_the_registry_one_task_system(
     assert demo["per thread"] == {"backend_objects": 3, "task_systems": 1}
 
 
-def test_an_unknown_queue_and_an_unsupported_run_after_are_refused_at_the_caller(
+def test_an_unknown_queue_and_an_unsupported_priority_are_refused_at_the_caller(
     demo: dict[str, Any],
 ) -> None:
     refused = demo["refused"]
     assert "Queue 'reports' is not valid" in refused["unknown queue"]
-    assert "run_after" in refused["run_after"]
+    assert "priority" in refused["priority"]
 
 
 def test_the_capability_flags_are_honest_and_results_stay_in_their_process(
