@@ -141,9 +141,24 @@ def test_a_failed_run_is_logged_as_an_error_with_its_traceback(caplog) -> None:
 # The debouncer's entry in the status picture: a JSON schema pages and
 # monitoring read by key, so a renamed key is a broken promise.
 SNAPSHOT_KEYS = {
-    "name", "wait", "max_wait", "pool", "state", "pending", "pending_items",
-    "next_run_in", "running", "running_seconds", "closed", "triggers", "runs",
-    "delivered", "failed_runs", "dropped", "last_run_at", "last_error",
+    "name",
+    "wait",
+    "max_wait",
+    "pool",
+    "state",
+    "pending",
+    "pending_items",
+    "next_run_in",
+    "running",
+    "running_seconds",
+    "closed",
+    "triggers",
+    "runs",
+    "delivered",
+    "failed_runs",
+    "dropped",
+    "last_run_at",
+    "last_error",
 }
 
 
@@ -157,7 +172,10 @@ def test_the_snapshot_shows_the_window_and_the_run_in_seconds() -> None:
     assert (snap["name"], snap["wait"], snap["max_wait"], snap["pool"]) == ("idx", 10.0, 30.0, "index")
     assert (snap["closed"], snap["last_error"]) == (False, None)
     assert (snap["state"], snap["next_run_in"], snap["running_seconds"], snap["last_run_at"]) == (
-        "idle", None, None, None
+        "idle",
+        None,
+        None,
+        None,
     )
     debouncer.trigger("a")
     clock.advance(4)
