@@ -77,7 +77,7 @@ def build(scratch: Path, multiplier: float, deselect: list[str], pytest_timeout:
     for package in ("chapters", "examples"):  # imported by tests/core
         shutil.copytree(ROOT / package, scratch / package, ignore=ignore)
     (scratch / "tests").mkdir()
-    for name in ("__init__.py", "conftest.py", "figures.py"):
+    for name in ("__init__.py", "conftest.py", "figures.py", "forking.py"):
         shutil.copy2(ROOT / "tests" / name, scratch / "tests" / name)
     shutil.copytree(ROOT / "tests" / "core", scratch / "tests" / "core", ignore=ignore)
     # setup.cfg lists are one item a line: the first line stays empty.
