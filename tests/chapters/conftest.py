@@ -75,8 +75,8 @@ FEATURE_VOCABULARY = frozenset(
         "shutdown",  # shutdown(timeout) -> ShutdownReport, PoolClosedError
         "fork",  # fresh pools in a forked child
         "exit_drain",  # the atexit drain
-        "deferred",  # submit_after(delay, fn): waits on the clock, counted as scheduled (ch13+)
-        "periodic",  # every(name, schedule, fn): one run per tick across processes (ch13+)
+        "deferred",  # submit_after(delay, fn): waits on the clock, scheduled (ch13+)
+        "periodic",  # every(name, schedule, fn): one run per tick, any process (ch13+)
         "progress",  # report_progress(current, total, message) in the snapshot (ch13+)
     }
 )

@@ -13,9 +13,8 @@ from __future__ import annotations
 import doctest
 import threading
 
-import pytest
-
 import chapters.ch13_time
+import pytest
 from chapters.ch13_time import (
     Every,
     FakeClock,
@@ -35,7 +34,7 @@ def nothing_sent_yet() -> None:
 
 
 # --8<-- [start:later]
-def test_a_timer_per_reminder_is_a_thread_each_and_a_sleeping_one_holds_a_worker() -> None:
+def test_a_timer_per_reminder_is_a_thread_and_a_sleeping_one_holds_a_worker() -> None:
     before = demo.later_before()
     assert before == {"timer_threads": 200, "reset_ran_while_asleep": False}
 
@@ -83,7 +82,9 @@ def test_two_systems_sharing_file_claims_in_one_process_run_each_tick_once(
     runs: list[int] = []
     systems = [TaskSystem(general=1, clock=clock) for _ in range(2)]
     periodics = [
-        system.every("digest", Every(60), runs.append, 1, claims=FileClaims(str(tmp_path)))
+        system.every(
+            "digest", Every(60), runs.append, 1, claims=FileClaims(str(tmp_path))
+        )
         for system in systems
     ]
     clock.advance(60)
@@ -91,7 +92,8 @@ def test_two_systems_sharing_file_claims_in_one_process_run_each_tick_once(
         assert system.join(timeout=DEADLOCK)
     assert runs == [1]
     pictures = [p.snapshot() for p in periodics]
-    assert sorted((p["ran_here"], p["ran_elsewhere"]) for p in pictures) == [(0, 1), (1, 0)]
+    counts = sorted((p["ran_here"], p["ran_elsewhere"]) for p in pictures)
+    assert counts == [(0, 1), (1, 0)]
     for system in systems:
         system.shutdown(timeout=DEADLOCK)
 

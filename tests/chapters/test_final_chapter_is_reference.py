@@ -63,13 +63,14 @@ def test_the_reference_has_no_core_module_the_final_chapter_leaves_out() -> None
     )
 
 
-def test_the_final_chapter_exports_the_reference_public_names_and_every_feature() -> None:
+def test_the_final_chapter_exports_the_public_names_and_every_feature() -> None:
     final = importlib.import_module("chapters.ch13_time")
     assert set(final.__all__) - {"FEATURES"} == set(dualqueue.__all__)
     for name in dualqueue.__all__:
         exported = getattr(final, name)
         assert exported.__module__.startswith("chapters.ch13_time."), (
-            f"{name} comes from {exported.__module__}, not from the chapter's own copy of the core"
+            f"{name} comes from {exported.__module__}, "
+            "not from the chapter's own copy of the core"
         )
     every_feature = FEATURE_VOCABULARY - {"priority"}  # priority was chapter 4's detour
     assert every_feature == final.FEATURES
