@@ -108,7 +108,7 @@ def test_max_wait_bounds_how_long_any_item_waits(gap_list: list[int], wait: int,
 # --8<-- [start:catches-fixed-window]
 def test_the_burst_property_catches_a_window_that_does_not_restart() -> None:
     @given(gap_list=gaps, wait=waits)
-    @settings(phases=[Phase.generate], database=None, max_examples=200)
+    @settings(phases=[Phase.generate], database=None, derandomize=True, max_examples=200)
     def fixed_window_property(gap_list: list[int], wait: int) -> None:
         check_runs_are_the_bursts(FixedWindowDebouncer, gap_list, wait, None)
 
@@ -185,7 +185,7 @@ def test_triggers_during_a_run_get_exactly_one_follow_up(before: int, during_gap
 
 def test_single_flight_property_catches_a_debouncer_that_drops_triggers_during_a_run() -> None:
     @given(before=st.integers(min_value=1, max_value=5), during_gaps=during)
-    @settings(phases=[Phase.generate], database=None, max_examples=50)
+    @settings(phases=[Phase.generate], database=None, derandomize=True, max_examples=50)
     def forgetful_property(before: int, during_gaps: list[int]) -> None:
         check_single_flight(ForgetfulDebouncer, before, during_gaps)
 

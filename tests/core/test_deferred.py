@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from dualqueue import FakeClock, PoolClosedError, QueueFullError, TaskSystem, WorkerPool
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from chapters.broken.timing import EarlyDeferredPool, TwiceDeferredPool
@@ -162,13 +162,22 @@ def test_a_retry_and_a_deferred_task_share_the_clock_machinery() -> None:
 
 # -- the property --------------------------------------------------------------
 
-OPS = st.lists(
-    st.one_of(
-        st.tuples(st.just("submit"), st.sampled_from([0, 0.5, 1, 2, 3.5, 10])),
-        st.tuples(st.just("advance"), st.sampled_from([0, 0.25, 0.5, 1, 3])),
-        st.tuples(st.just("shutdown"), st.just(0)),
+def _shut_down_at(ops: list[tuple[str, float]], at: int | None) -> list[tuple[str, float]]:
+    return ops if at is None else [*ops[:at], ("shutdown", 0), *ops[at:]]
+
+
+# At most one shutdown, anywhere: drawn as one op in three, it closed most pools
+# after two ops, and the early pool slipped through one run in three.
+OPS = st.builds(
+    _shut_down_at,
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("submit"), st.sampled_from([0, 0.5, 1, 2, 3.5, 10])),
+            st.tuples(st.just("advance"), st.sampled_from([0, 0.25, 0.5, 1, 3])),
+        ),
+        max_size=30,
     ),
-    max_size=30,
+    st.none() | st.integers(min_value=0, max_value=30),
 )
 
 
@@ -233,7 +242,8 @@ def test_deferred_tasks_run_no_earlier_than_their_time_and_exactly_once(ops: lis
 
 @pytest.mark.parametrize("broken", [EarlyDeferredPool, TwiceDeferredPool])
 def test_the_deferred_property_catches_early_and_double_runs(broken: type[WorkerPool]) -> None:
-    @PROPERTY
+    # derandomize: the same examples on every run, so this cannot pass by luck.
+    @settings(PROPERTY, phases=[Phase.generate], derandomize=True, database=None)
     @given(ops=OPS)
     def check(ops: list[tuple[str, float]]) -> None:
         run_workload(broken, ops)

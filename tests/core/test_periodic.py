@@ -26,7 +26,7 @@ from dualqueue import (
     TaskSystem,
 )
 from dualqueue.periodic import Periodic, skipped_between
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from chapters.broken.timing import NeverReleasedLease, PerProcessClaims
@@ -320,7 +320,7 @@ def test_ticks_are_never_doubled_nor_lost_without_a_record(steps: list[tuple[str
 
 @pytest.mark.parametrize("broken", [per_process, never_released], ids=["a timer per process", "a lease never released"])
 def test_the_periodic_property_catches_each_broken_store(broken: Any) -> None:
-    @PROPERTY
+    @settings(PROPERTY, phases=[Phase.generate], derandomize=True, database=None)
     @given(steps=STEPS)
     def check(steps: list[tuple[str, Any]]) -> None:
         simulate(broken, steps)

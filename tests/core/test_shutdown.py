@@ -73,7 +73,7 @@ def test_shutdown_accounts_for_every_outstanding_task(workload: list[str], worke
 
 def test_shutdown_property_catches_a_shutdown_that_forgets_the_queue() -> None:
     @given(workload=st.lists(kinds, max_size=30), workers=st.integers(min_value=1, max_value=3))
-    @settings(phases=[Phase.generate], database=None, max_examples=100)
+    @settings(phases=[Phase.generate], database=None, derandomize=True, max_examples=100)
     def forgetful_property(workload: list[str], workers: int) -> None:
         check_shutdown_accounts_for_everything(ForgetfulShutdownPool, workload, workers)
 
