@@ -142,7 +142,8 @@ def test_ticks_nobody_ran_are_counted_as_skipped_and_stored(tmp_path: Path) -> N
     assert got == (True, 60.0, 4, 4, 4), explain(
         expected="the claim of 360 wins, finds 60 last run and counts 4 skipped ticks; "
         "the store keeps 4 for every later claim, won or lost",
-        got=f"won={got[0]}, last={got[1]}, skipped={got[2]}, then {got[3]} and {got[4]}",
+        got=f"won={got[0]}, last={got[1]}, skipped={got[2]},"
+        f" then {got[3]} and {got[4]}",
         usually="the skipped ticks are not counted (skipped_between is never called)"
         if got[2] == 0 else "the skipped count is returned but not stored with the "
         "claim: the next claim (in this process or another) reads the old count",

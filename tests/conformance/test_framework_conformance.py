@@ -301,21 +301,25 @@ class Conformance:
         clock = FakeClock()  # the pool's clock: the test never waits for the hour
         with registry.override_task_system(clock=clock) as system:
             later = timezone.now() + timedelta(hours=1)
-            result = test_tasks.calculate_meaning_of_life.using(run_after=later).enqueue()
+            task = test_tasks.calculate_meaning_of_life.using(run_after=later)
+            result = task.enqueue()
             self.assertEqual(result.status, TaskResultStatus.READY)
             self.assertEqual(result.task.run_after, later)
             clock.advance(3600 - 60)
-            self.assertEqual(result.status, TaskResultStatus.READY, "ran before its run_after")
+            self.assertEqual(result.status, TaskResultStatus.READY, "ran too early")
             clock.advance(120)
             self.assertTrue(system.join(DEADLOCK))
             self.finish(result)
-            self.assertEqual((result.status, result.return_value), (TaskResultStatus.SUCCESSFUL, 42))
+            self.assertEqual(result.status, TaskResultStatus.SUCCESSFUL)
+            self.assertEqual(result.return_value, 42)
 
     @requires("supports_defer")
     def test_a_past_run_after_runs_at_once(self) -> None:
         earlier = timezone.now() - timedelta(minutes=5)
-        result = self.finish(test_tasks.calculate_meaning_of_life.using(run_after=earlier).enqueue())
-        self.assertEqual((result.status, result.return_value), (TaskResultStatus.SUCCESSFUL, 42))
+        task = test_tasks.calculate_meaning_of_life.using(run_after=earlier)
+        result = self.finish(task.enqueue())
+        self.assertEqual(result.status, TaskResultStatus.SUCCESSFUL)
+        self.assertEqual(result.return_value, 42)
         self.assertEqual(result.task.run_after, earlier)
 
     # --8<-- [end:capability]

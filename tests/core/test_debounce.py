@@ -108,7 +108,9 @@ def test_max_wait_bounds_how_long_any_item_waits(gap_list: list[int], wait: int,
 # --8<-- [start:catches-fixed-window]
 def test_the_burst_property_catches_a_window_that_does_not_restart() -> None:
     @given(gap_list=gaps, wait=waits)
-    @settings(phases=[Phase.generate], database=None, derandomize=True, max_examples=200)
+    @settings(
+        phases=[Phase.generate], database=None, derandomize=True, max_examples=200
+    )
     def fixed_window_property(gap_list: list[int], wait: int) -> None:
         check_runs_are_the_bursts(FixedWindowDebouncer, gap_list, wait, None)
 

@@ -84,7 +84,9 @@ def test_isolation_property_catches_a_single_shared_queue() -> None:
     # find a site workload (12 or more blocked tasks) that starves the general task.
     # A short deadlock timeout is sound here: the starved task can never run.
     @given(site_work=site_workloads, n_general=st.integers(min_value=1, max_value=8))
-    @settings(max_examples=200, phases=[Phase.generate], database=None, derandomize=True)
+    @settings(
+        max_examples=200, phases=[Phase.generate], database=None, derandomize=True
+    )
     def shared_queue_property(site_work: list[str], n_general: int) -> None:
         check_general_runs_beside_any_site_workload(
             SharedPoolSystem, site_work, n_general

@@ -514,3 +514,43 @@ def api_problems(root: Path, public: list[str], page: str = "docs/reference/api.
     text = (root / page).read_text(encoding="utf-8")
     rendered = set(re.findall(r"^:::[ \t]+dualqueue\.(\w+)[ \t]*$", text, flags=re.MULTILINE))
     return [f"{page} does not render dualqueue.{name}" for name in public if name not in rendered]
+
+
+# -- what fits the page -------------------------------------------------------------
+
+PAGE_COLUMNS = 88  # what a code block shows in the theme's 688 px column without scrolling
+
+
+def section_lines(text: str, name: str) -> list[str]:
+    """The lines of section ``name``, dedented as pymdownx.snippets shows them
+    (``dedent_subsections``), its own and nested markers left out."""
+    inside, lines = False, []
+    for line in text.splitlines():
+        match = SECTION.search(line)
+        if match and match["name"] == name:
+            inside = match["kind"] == "start"
+            continue
+        if inside and not match:
+            lines.append(line)
+    return _dedent(lines)
+
+
+def wide_includes(root: Path, columns: int = PAGE_COLUMNS) -> list[str]:
+    """Lines included into a code block that are wider than the page: each would
+    scroll inside its block (prose included as Markdown wraps, and is not counted)."""
+    problems = []
+    for name, text in pages(root).items():
+        blocks = [range(f.line, f.line + len(f.body) + 1) for f in fences(text)]
+        for include in includes(text, f"docs/{name}")[0]:
+            path = root / include.path
+            in_code = any(include.line in block for block in blocks)
+            if not in_code or include.section is None or not path.is_file():
+                continue  # prose, or what unresolved_includes reports
+            lines = section_lines(path.read_text(encoding="utf-8"), include.section)
+            problems += [
+                f"{include.page}:{include.line}: {include.target} shows a line of"
+                f" {len(line)} columns, wider than the page's {columns}: {line.strip()[:50]!r}"
+                for line in lines
+                if len(line) > columns
+            ]
+    return problems

@@ -354,3 +354,45 @@ def test_a_demo_output_counts_only_when_a_test_runs_the_output_check(tmp_path: P
     assert checks.unexercised_includes(root) == [
         "docs/chapters/output/ch02_no_demo.txt is included in the docs but no test names it"
     ]
+
+
+def test_no_code_block_includes_a_line_wider_than_the_page() -> None:
+    found, _ = checks.all_includes(ROOT)
+    assert found, "no page includes any code: the width check would be checking nothing"
+    problems = checks.wide_includes(ROOT)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_wide_line_in_a_code_block_is_reported_and_wide_prose_is_not(tmp_path: Path) -> None:
+    wide = "x = " + "1" * (checks.PAGE_COLUMNS - 7)  # indented by 4: one column too many
+    root = write(tmp_path, {
+        "pkg/a.py": f"""
+            {marker("start", "code")}
+            def f() -> None:
+                fits = 1
+            {marker("end", "code")}
+            {marker("start", "wide")}
+            if True:
+                {wide}
+            {marker("end", "wide")}
+            """,
+        "pkg/notes.md": f"""
+            {marker("start", "prose")}
+            {"word " * 40}
+            {marker("end", "prose")}
+            """,
+        "docs/index.md": f"""
+            {FENCE}python
+            {include("pkg/a.py:code")}
+            {FENCE}
+
+            {FENCE}python
+            {include("pkg/a.py:wide")}
+            {FENCE}
+
+            {include("pkg/notes.md:prose")}
+            """,
+    })
+    problems = checks.wide_includes(root)
+    assert len(problems) == 1 and "pkg/a.py:wide" in problems[0], problems
+    assert f"{checks.PAGE_COLUMNS + 1} columns" in problems[0], problems
