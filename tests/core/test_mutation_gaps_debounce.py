@@ -288,16 +288,20 @@ def test_close_gives_up_on_a_hand_over_that_never_finishes() -> None:
 
 
 class Blocking(logging.Handler):
-    """A log handler that blocks until released: a slow remote sink, a full pipe."""
+    """A log handler that blocks until unblocked: a slow remote sink, a full pipe.
+
+    (Not ``self.release``: that would shadow ``Handler.release()``, so the handler's
+    lock would never be released and ``logging.shutdown()`` would hang the exit.)
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.release = threading.Event()
+        self.unblock = threading.Event()
         self.seen: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.seen.append(record)
-        self.release.wait(DEADLOCK)
+        self.unblock.wait(DEADLOCK)
 
 
 def test_a_follow_up_dropped_at_shutdown_is_logged_without_holding_up_the_shutdown() -> None:
@@ -321,9 +325,12 @@ def test_a_follow_up_dropped_at_shutdown_is_logged_without_holding_up_the_shutdo
         shutdown.join(DEADLOCK)
         returned = not shutdown.is_alive()
     finally:
-        handler.release.set()
+        handler.unblock.set()
         logger.removeHandler(handler)
         gate.open()
+    # The records emitted aside have finished: the handler's lock is free again.
+    assert handler.lock is not None and handler.lock.acquire(timeout=DEADLOCK)
+    handler.lock.release()
     assert returned, "a blocking log handler held up shutdown(0)"
     (report,) = reports
     # The run in flight is abandoned; its flushed follow-up is dropped and named.
