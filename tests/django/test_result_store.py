@@ -97,3 +97,38 @@ class DatabaseStoreBoundTests(TransactionTestCase):
         with self.assertRaises(TaskResultDoesNotExist):
             task_backends["default"].get_result(results[0].id)
         self.assertEqual(task_backends["default"].get_result(results[-1].id).return_value, "run-4")
+
+    @override_settings(DUALQUEUE={"RESULT_STORE": "database", "RESULTS_KEPT": 2})
+    def test_a_running_result_is_not_evicted_nor_brought_back_as_the_newest(self) -> None:
+        from dualqueue.django import registry
+        from dualqueue.django.compat import TaskResultDoesNotExist, TaskResultStatus, task_backends
+        from dualqueue.django.models import TaskResultRecord
+
+        from tests.django import tasks
+
+        from .support import DEADLOCK, wait_for
+
+        backend = task_backends["default"]
+        store = registry.result_store("default")
+        gate = tasks.gate("held")
+        held = tasks.wait_at_gate.enqueue("held")  # the oldest, on one general worker
+        self.assertTrue(tasks.ENTERED["held"].wait(DEADLOCK))
+        later = [tasks.record_run.enqueue(f"later-{i}") for i in range(3)]  # the other worker
+
+        def finished() -> bool:
+            return all(backend.get_result(r.id).status == TaskResultStatus.SUCCESSFUL for r in later)
+
+        self.assertTrue(wait_for(finished))
+        self.assertTrue(store.flush(TIMEOUT))  # trimmed to 2 while the oldest still runs
+        rows = dict(TaskResultRecord.objects.values_list("result_id", "status"))
+        self.assertEqual(rows.get(held.id), str(TaskResultStatus.RUNNING), "a running row was evicted")
+        gate.set()
+        self.assertTrue(registry.join(TIMEOUT))
+        self.assertTrue(store.flush(TIMEOUT))
+        kept = list(TaskResultRecord.objects.order_by("id").values_list("result_id", flat=True))
+        # Before: the running row was deleted, and its SUCCESSFUL state inserted it again
+        # as the newest row, so a newer result was evicted in its place.
+        self.assertEqual(kept, [r.id for r in later[1:]], "the two newest results are kept")
+        self.assertEqual(store.snapshot()["evicted"], 2)
+        with self.assertRaises(TaskResultDoesNotExist):
+            backend.get_result(held.id)

@@ -7,6 +7,7 @@ turn, as the database would apply their UPDATEs one after the other.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -257,7 +258,8 @@ class DeferredRowsAreNotTrimmedTests(TransactionTestCase):
         waiting = _result(tasks.count_run, timezone.now() + datetime.timedelta(days=7))
         store.add(waiting)
         for _ in range(5):
-            store.save(_result(tasks.noop))
+            finished = {"status": TaskResultStatus.SUCCESSFUL, "finished_at": timezone.now()}
+            store.save(dataclasses.replace(_result(tasks.noop), **finished))  # history: may be trimmed
         self.assertTrue(store.flush(10))
         self.assertTrue(TaskResultRecord.objects.filter(result_id=waiting.id).exists(), "trimmed: it would never run")
         self.assertEqual(TaskResultRecord.objects.count(), 3)  # the two newest results, and the waiting row

@@ -11,7 +11,8 @@ store           who can read a result, for how long             ``supports_get_r
 ``"database"``  any process, across restarts (a table, an ORM)  ``True``
 ==============  ==============================================  ======================
 
-Both keep the latest ``RESULTS_KEPT`` results per backend alias and count what they evict.
+Both keep the latest ``RESULTS_KEPT`` results per backend alias and count what they evict
+(the database store evicts finished rows only: see ``DatabaseResultStore._trim``).
 
 The database store never writes on the request path: ``enqueue`` and the worker threads hand a
 copy of the result's fields to one writer thread per process (a ``queue.SimpleQueue`` put), which
@@ -490,7 +491,13 @@ class DatabaseResultStore:
                     self._unwritten[result_id] = (result, pending - puts)
 
     def _trim(self) -> None:
-        """Keep the newest ``limit`` rows of this alias (runs on the writer thread, after a batch)."""
+        """Keep the newest ``limit`` rows of this alias (runs on the writer thread, after a batch).
+
+        Only finished rows are evicted. A ``READY`` or ``RUNNING`` row is work, not history:
+        trimming it would lose a deferred task, hide a lost one from ``lost()``, and the
+        task's next state, upserted, would bring it back as a new row, the newest, evicting
+        a result that really was newer.
+        """
         if self.limit is None:
             return
         from .models import TaskResultRecord
@@ -498,9 +505,8 @@ class DatabaseResultStore:
         rows = TaskResultRecord.objects.filter(backend=self.alias)
         cutoff = rows.order_by("-id").values_list("id", flat=True)[self.limit : self.limit + 1]
         if cutoff:
-            # A deferred row still waiting is work to do, not a result: never trimmed (it would be lost).
-            waiting = {"status": str(TaskResultStatus.READY), "run_after__isnull": False}
-            deleted, _ = rows.filter(id__lte=cutoff[0]).exclude(**waiting).delete()
+            unfinished = [str(TaskResultStatus.READY), str(TaskResultStatus.RUNNING)]
+            deleted, _ = rows.filter(id__lte=cutoff[0]).exclude(status__in=unfinished).delete()
             with self._lock:
                 self._evicted += deleted
 
