@@ -183,3 +183,13 @@ def test_a_recent_task_shows_its_times_to_the_microsecond_and_when_it_finished()
             "finished_at": "2023-11-14T22:13:20.500+00:00",
         }
     ]
+
+
+def test_a_pools_snapshot_keeps_its_last_20_finished_tasks() -> None:
+    # The documented size of the ring (docs/guides/django.md: "last 20 finished tasks").
+    pool = WorkerPool("ring", workers=1, clock=FakeClock())
+    for _ in range(21):
+        pool.submit(noop)
+    assert pool.join(DEADLOCK)
+    assert len(pool.snapshot()["recent"]) == 20
+    pool.shutdown(DEADLOCK)
