@@ -430,7 +430,13 @@ class Periodic:
             if self._active:
                 return
             self._active = True
-        self._arm(self.schedule.next_after(self.clock.wall()))
+        try:
+            first = self.schedule.next_after(self.clock.wall())  # a user Schedule
+        except BaseException:
+            with self._lock:
+                self._active = False  # stopped, not "active" with nothing armed
+            raise
+        self._arm(first)
 
     def cancel(self) -> None:
         """Stop for good: no tick fires after this returns (one already firing may)."""

@@ -202,7 +202,14 @@ class TaskSystem:
             if name in self._periodics:
                 raise ValueError(f"a periodic task named {name!r} already exists")
             self._periodics[name] = periodic
-        periodic.start()
+        try:
+            periodic.start()
+        except BaseException:
+            with self._lock:  # never started: the name is free to declare again
+                if self._periodics.get(name) is periodic:
+                    del self._periodics[name]
+            periodic.cancel()
+            raise
         return periodic
 
     @property

@@ -393,3 +393,27 @@ def test_a_failing_schedule_or_clock_stops_the_timer_with_a_recorded_error() -> 
     assert not stopped.active and stopped.snapshot()["last_error"]["type"] == "RuntimeError"
     tasks.shutdown(DEADLOCK)
     refusing.shutdown(DEADLOCK)
+
+
+class RefusingSchedule(Every):
+    """A user schedule that cannot give even its first tick."""
+
+    def next_after(self, wall: float) -> float:
+        raise ZeroDivisionError("schedule bug")
+
+
+def test_a_schedule_that_fails_at_start_is_refused_and_leaves_nothing_behind() -> None:
+    clock = FakeClock(wall_start=WALL0)
+    tasks = TaskSystem(general=1, clock=clock)
+    with pytest.raises(ZeroDivisionError, match="schedule bug"):
+        tasks.every("beat", RefusingSchedule(10), print)
+    # Before: the timer said active with nothing armed, and the name stayed taken.
+    assert tasks.periodics == {} and clock.scheduled == 0
+    beat = tasks.every("beat", Every(10), print)  # the name is free again
+    assert beat.active and clock.scheduled == 1
+    pool = tasks.pools["general"]
+    alone = Periodic("alone", RefusingSchedule(10), print, (), {}, pool=pool, clock=clock)
+    with pytest.raises(ZeroDivisionError):
+        alone.start()
+    assert not alone.active and alone.snapshot()["next_tick_at"] is None
+    tasks.shutdown(DEADLOCK)
