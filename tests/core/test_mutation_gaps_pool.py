@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from dualqueue import Debouncer, FakeClock, Retry, TaskSystem, WorkerPool, report_progress
 from dualqueue import pool as pool_module
-from dualqueue.clock import Handle
+from dualqueue.clock import Handle, SystemClock
 from dualqueue.errors import PoolClosedError
 from dualqueue.retry import task_name
 
@@ -81,6 +81,14 @@ def test_the_defaults_are_the_documented_ones(caplog: pytest.LogCaptureFixture) 
     assert snap["failed"] == 101 and len(snap["dead_letters"]) == 100  # the last 100 kept
     pool.shutdown(DEADLOCK)
     assert pool.closed is True
+
+
+def test_the_default_clock_is_made_once_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "_default_clock", None)  # as in a fresh process
+    clock = pool_module.default_clock()
+    assert isinstance(clock, SystemClock)
+    assert pool_module.default_clock() is clock
+    assert WorkerPool("default-clock", workers=1).clock is clock
 
 
 def test_the_constructor_names_what_was_wrong(caplog: pytest.LogCaptureFixture) -> None:
