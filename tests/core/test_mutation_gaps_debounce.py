@@ -436,3 +436,29 @@ def test_a_follow_up_on_its_way_to_the_pool_when_shutdown_comes_is_named_once() 
     assert wait_for(lambda: debouncer.state is State.IDLE)
     snap = debouncer.snapshot()
     assert (snap["runs"], snap["delivered"], snap["dropped"]) == (1, 1, 2)
+
+
+def test_the_dropped_count_adds_a_follow_up_dropped_at_shutdown_to_earlier_drops() -> None:
+    clock = FakeClock()
+    pool = WorkerPool("index", workers=1, maxsize=1, clock=clock)
+    busy, runs = Gate(), Gate()
+    debouncer = Debouncer(lambda batch: runs.task(), wait=1, pool=pool, name="idx")
+    pool.submit(busy.task)
+    assert busy.wait_until_entered(1)
+    pool.submit(int)  # the queue is full
+    debouncer.trigger("refused")
+    clock.advance(1)  # the run is refused by the full pool: its item is dropped
+    assert debouncer.snapshot()["dropped"] == 1
+    busy.open()
+    assert pool.join(DEADLOCK)
+    debouncer.trigger("a")
+    clock.advance(1)
+    assert runs.wait_until_entered(1)
+    debouncer.trigger("b")
+    debouncer.trigger("c")
+    assert debouncer.flush()
+    report = pool.shutdown(0)  # the follow-up of the run in flight is dropped
+    runs.open()
+    assert report.dropped == ("debouncer 'idx'",)
+    assert wait_for(lambda: debouncer.state is State.IDLE)
+    assert debouncer.snapshot()["dropped"] == 3, "the drop at shutdown replaced the count"

@@ -415,5 +415,5 @@ def test_a_schedule_that_fails_at_start_is_refused_and_leaves_nothing_behind() -
     alone = Periodic("alone", RefusingSchedule(10), print, (), {}, pool=pool, clock=clock)
     with pytest.raises(ZeroDivisionError):
         alone.start()
-    assert not alone.active and alone.snapshot()["next_tick_at"] is None
+    assert alone.active is False and alone.snapshot()["next_tick_at"] is None
     tasks.shutdown(DEADLOCK)
