@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -44,3 +45,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = DEADLOCK) -> bool:
 
 def boom() -> None:
     raise RuntimeError("boom")
+
+
+class Blocking(logging.Handler):
+    """A log handler that blocks until unblocked (or ``wait`` seconds): a slow remote
+    sink, a full pipe.
+
+    (Not ``self.release``: that would shadow ``Handler.release()``, so the handler's
+    lock would never be released and ``logging.shutdown()`` would hang the exit.)
+    """
+
+    def __init__(self, wait: float = DEADLOCK) -> None:
+        super().__init__(logging.DEBUG)
+        self.wait = wait
+        self.unblock = threading.Event()
+        self.seen: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record)
+        self.unblock.wait(self.wait)

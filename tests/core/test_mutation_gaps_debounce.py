@@ -18,7 +18,7 @@ from dualqueue.debounce import State
 from dualqueue.errors import PoolClosedError
 from dualqueue.pool import default_clock
 
-from .support import DEADLOCK, Gate, wait_for
+from .support import DEADLOCK, Blocking, Gate, wait_for
 
 LOGGER = "dualqueue"
 
@@ -285,23 +285,6 @@ def test_close_gives_up_on_a_hand_over_that_never_finishes() -> None:
     flusher.join(DEADLOCK)
     assert not stuck, "close() waited for the hand-over past JOIN_GRACE"
     pool.shutdown(DEADLOCK)
-
-
-class Blocking(logging.Handler):
-    """A log handler that blocks until unblocked: a slow remote sink, a full pipe.
-
-    (Not ``self.release``: that would shadow ``Handler.release()``, so the handler's
-    lock would never be released and ``logging.shutdown()`` would hang the exit.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.unblock = threading.Event()
-        self.seen: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.seen.append(record)
-        self.unblock.wait(DEADLOCK)
 
 
 def test_a_follow_up_dropped_at_shutdown_is_logged_without_holding_up_the_shutdown() -> None:

@@ -24,7 +24,7 @@ from dualqueue import pool as pool_module
 from dualqueue import system as system_module
 from dualqueue.periodic import Every
 
-from .support import DEADLOCK, wait_for
+from .support import DEADLOCK, Blocking, wait_for
 
 LOGGER = "dualqueue"
 WALL = 1_700_000_000.0  # 2023-11-14T22:13:20Z
@@ -113,19 +113,6 @@ def test_a_periodic_task_declared_after_shutdown_is_refused_by_name() -> None:
 # -- the exit hook -------------------------------------------------------------
 
 
-class Blocking(logging.Handler):
-    """A log handler that blocks until unblocked: a slow remote sink, a full pipe."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.unblock = threading.Event()
-        self.seen: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.seen.append(record)
-        self.unblock.wait(DEADLOCK * 2)  # longer than the test waits for the hook
-
-
 def only(monkeypatch: pytest.MonkeyPatch, tasks: TaskSystem) -> None:
     # Only this test's objects: the real hook would also drain every other test's pools.
     monkeypatch.setattr(system_module, "_live_systems", weakref.WeakSet([tasks]))
@@ -144,7 +131,7 @@ def test_the_exit_hook_logs_a_failed_flush_and_its_drain_without_a_log_handler_h
     assert wait_for(lambda: general.snapshot()["running"] == 1)
     only(monkeypatch, tasks)
     logger = logging.getLogger(LOGGER)
-    handler = Blocking()
+    handler = Blocking(wait=DEADLOCK * 2)  # longer than the test waits for the hook
     level = logger.level
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
