@@ -385,6 +385,16 @@ class BrokenSchedule(Every):
         return super().next_after(wall)
 
 
+def a_beat_whose_schedule_breaks() -> tuple[FakeClock, TaskSystem, Periodic]:
+    """A periodic started on a fake clock, whose schedule fails from now on."""
+    clock = FakeClock(wall_start=WALL0)
+    tasks = TaskSystem(general=1, clock=clock)
+    schedule = BrokenSchedule()
+    periodic = tasks.every("beat", schedule, job)
+    schedule.broken = True
+    return clock, tasks, periodic
+
+
 class RefusingClock(FakeClock):
     def call_later(self, delay: float, fn: Any) -> Any:
         raise RuntimeError("can't start new thread")
@@ -392,11 +402,7 @@ class RefusingClock(FakeClock):
 
 def test_a_timer_that_stops_says_why(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
-    clock = FakeClock(wall_start=WALL0)
-    tasks = TaskSystem(general=1, clock=clock)
-    schedule = BrokenSchedule()
-    periodic = tasks.every("beat", schedule, job)
-    schedule.broken = True
+    clock, tasks, periodic = a_beat_whose_schedule_breaks()
     clock.advance(10)
     assert periodic.snapshot()["active"] is False
     (record,) = records(caplog, "schedule failed")
@@ -428,11 +434,7 @@ def test_a_failing_log_handler_cannot_keep_a_stopped_timer_marked_active() -> No
     handler = RaisingHandler()
     logging.getLogger(LOGGER).addHandler(handler)
     try:
-        clock = FakeClock(wall_start=WALL0)
-        tasks = TaskSystem(general=1, clock=clock)
-        schedule = BrokenSchedule()
-        periodic = tasks.every("beat", schedule, job)
-        schedule.broken = True
+        clock, tasks, periodic = a_beat_whose_schedule_breaks()
         clock.advance(10)
         assert periodic.snapshot()["active"] is False and periodic.snapshot()["ran_here"] == 1
         refusing = TaskSystem(general=1, clock=RefusingClock(wall_start=WALL0))
@@ -504,14 +506,11 @@ def test_after_fork_a_parent_timer_that_cannot_be_cancelled_does_not_stop_the_ch
 
 def test_after_fork_a_schedule_that_fails_to_rearm_is_recorded(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
-    clock = FakeClock(wall_start=WALL0)
-    tasks = TaskSystem(general=1, clock=clock)
-    schedule = BrokenSchedule()
-    periodic = tasks.every("beat", schedule, job)
-    schedule.broken = True
+    clock, tasks, periodic = a_beat_whose_schedule_breaks()
     _rearm_in_child()  # must not raise out of the at-fork hook
     snap = periodic.snapshot()
     assert snap["next_tick_at"] is None and clock.scheduled == 0
+    assert periodic.active is False, "stopped, not active with nothing armed"
     assert (snap["last_error"]["type"], snap["last_error"]["message"]) == ("ZeroDivisionError", "schedule bug")
     (record,) = records(caplog, "re-arm")
     assert (record.levelno, record.getMessage()) == (

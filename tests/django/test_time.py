@@ -307,6 +307,24 @@ class ClaimsPropertyCatchesBrokenVariantsTests(TransactionTestCase):
         self.assertGreater(len(_doubled_ticks(Unconditional(), Unconditional())), 0)
 
 
+class IsTaskTests(TransactionTestCase):
+    """A PERIODIC task may belong to either framework: on Django 6, the backport's too."""
+
+    def test_tasks_of_either_framework_are_tasks_and_nothing_else_is(self) -> None:
+        from dualqueue.django.compat import is_task
+
+        self.assertTrue(is_task(tasks.count_run))
+        self.assertFalse(is_task(tasks.gate))  # a plain function
+        self.assertFalse(is_task(tasks.count_run.func))
+        try:
+            from django_tasks.base import Task as BackportTask
+        except ImportError:  # Django 6 without the backport: nothing more to see
+            return
+        # What @task() makes under a backend built on the backport (django-tasks-rq on
+        # Django 6.1), made here without a backend: only its type is read.
+        self.assertTrue(is_task(BackportTask.__new__(BackportTask)))
+
+
 class PeriodicCheckTests(TransactionTestCase):
     """dualqueue.E003: a PERIODIC entry whose task does not import, is not a task, or whose cron is wrong."""
 

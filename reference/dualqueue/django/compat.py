@@ -93,6 +93,7 @@ __all__ = [
     "default_email_connection",
     "email_settings",
     "exception_traceback",
+    "is_task",
     "module_path",
     "normalize_json",
     "random_id",
@@ -101,6 +102,19 @@ __all__ = [
     "task_finished",
     "task_started",
 ]
+
+
+def is_task(obj: object) -> bool:
+    """A task of either framework. On Django 6 that includes a task of the ``django_tasks``
+    backport installed beside it: what ``@task()`` makes when the backend is built on the
+    backport (``django-tasks-rq``, say), which a ``PERIODIC`` tick enqueues like any other."""
+    if isinstance(obj, Task):
+        return True
+    try:
+        from django_tasks.base import Task as BackportTask  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return False
+    return isinstance(obj, BackportTask)
 
 
 def module_path(obj: type | Callable[..., object]) -> str:

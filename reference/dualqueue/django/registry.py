@@ -175,27 +175,16 @@ def periodic_task(entry: conf.PeriodicEntry) -> Any:
     from django.core.exceptions import ImproperlyConfigured
     from django.utils.module_loading import import_string
 
-    from .compat import Task
+    from .compat import is_task
 
     where = f'DUALQUEUE["PERIODIC"][{entry.name!r}]["task"]'
     try:
         task = import_string(entry.task)
     except ImportError as exc:
         raise ImproperlyConfigured(f"{where}: cannot import {entry.task!r}: {exc}") from None
-    if not isinstance(task, Task) and not _is_backport_task(task):
+    if not is_task(task):
         raise ImproperlyConfigured(f"{where}: {entry.task!r} is not a task (decorate the function with @task())")
     return task
-
-
-def _is_backport_task(obj: object) -> bool:
-    """A task of the ``django_tasks`` backport on Django 6: what ``@task()`` makes when the
-    backend is built on the backport (``django-tasks-rq``, say). A tick enqueues it through
-    its own backend like any other."""
-    try:
-        from django_tasks.base import Task as BackportTask
-    except ImportError:
-        return False
-    return isinstance(obj, BackportTask)
 
 
 def _enqueue_tick(name: str) -> None:
